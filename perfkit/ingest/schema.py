@@ -1,0 +1,99 @@
+"""The normalised span row: the one shape every reader produces.
+
+Readers turn each span into a plain tuple whose fields follow
+:data:`SPAN_COLUMNS` in order. Tuples, not objects, keep a million spans cheap;
+the store writes them in bulk and :func:`rows_to_frame` turns batches of them
+into a pandas DataFrame with proper dtypes.
+
+Timestamps are int64 nanoseconds since the Unix epoch, never floats: 1.7e18
+does not fit a float's 53-bit mantissa. Ids are lowercase hex (trace ids 32
+characters, span ids 16). ``kind`` and ``status_code`` use the OTLP enum numbers.
+Normalised columns hold the value of the new semantic-convention attribute when
+a span carries both the old and the new name; ``attributes`` keeps the raw
+span attributes as a JSON object so nothing is lost.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+# SpanKind and StatusCode as numbered by OTLP.
+KIND_UNSPECIFIED, KIND_INTERNAL, KIND_SERVER, KIND_CLIENT = 0, 1, 2, 3
+KIND_PRODUCER, KIND_CONSUMER = 4, 5
+KIND_NAMES: Final = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
+STATUS_UNSET, STATUS_OK, STATUS_ERROR = 0, 1, 2
+STATUS_NAMES: Final = ("UNSET", "OK", "ERROR")
+
+#: Column name -> pandas dtype, in the order of a span row tuple.
+SPAN_COLUMNS: Final[dict[str, str]] = {
+    "trace_id": "str",
+    "span_id": "str",
+    "parent_span_id": "str",  # None for a root
+    "name": "str",
+    "kind": "int8",
+    "start_ns": "int64",
+    "end_ns": "int64",
+    "status_code": "int8",
+    "status_message": "str",
+    "service_name": "str",
+    "scope_name": "str",
+    "scope_version": "str",
+    # Normalised semantic-convention fields (new name wins over old).
+    "http_method": "str",
+    "http_route": "str",
+    "http_status_code": "Int32",
+    "url": "str",  # url.full on clients; path and query on servers
+    "server_address": "str",
+    "peer_service": "str",
+    "db_system": "str",
+    "db_statement": "str",
+    "db_operation": "str",
+    "db_table": "str",
+    "db_namespace": "str",
+    # "<METHOD> <route>" on SERVER spans, else None.
+    "endpoint": "str",
+    # Elastic composite spans stand for this many real spans.
+    "composite_count": "int32",
+    # Raw data, as JSON text.
+    "attributes": "str",
+    "resource_attributes": "str",
+    "events": "str",
+    "links": "str",
+}
+
+COLUMN_NAMES: Final = tuple(SPAN_COLUMNS)
+COLUMN_INDEX: Final = {name: i for i, name in enumerate(COLUMN_NAMES)}
+N_COLUMNS: Final = len(COLUMN_NAMES)
+
+#: A span row: a tuple with one value per entry of SPAN_COLUMNS.
+SpanRow = tuple[object, ...]
+
+
+def empty_frame() -> pd.DataFrame:
+    """A span DataFrame with no rows and the right dtypes."""
+    return rows_to_frame([])
+
+
+def rows_to_frame(rows: list[SpanRow]) -> pd.DataFrame:
+    """Build a span DataFrame from row tuples, with the dtypes of SPAN_COLUMNS.
+
+    A ``duration_ns`` column (end minus start) is added.
+    """
+    columns = list(zip(*rows, strict=True)) if rows else [()] * N_COLUMNS
+    data: dict[str, object] = {}
+    for name, values in zip(COLUMN_NAMES, columns, strict=True):
+        data[name] = _column(values, SPAN_COLUMNS[name])
+    frame = pd.DataFrame(data)
+    frame["duration_ns"] = frame["end_ns"] - frame["start_ns"]
+    return frame
+
+
+def _column(values: tuple[object, ...], dtype: str) -> object:
+    if dtype in ("int8", "int32", "int64"):
+        return np.fromiter(values, dtype=dtype, count=len(values))
+    if dtype == "Int32":
+        return pd.array(values, dtype="Int32")
+    return pd.array(values, dtype="string")
