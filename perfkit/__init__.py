@@ -1,6 +1,7 @@
 """perfkit: find why a web backend is slow from its traces, and prove the fix."""
 
 from perfkit._version import __version__
+from perfkit.api import load, open_run
 from perfkit.errors import (
     AppDatabaseError,
     ConfigError,
@@ -9,13 +10,20 @@ from perfkit.errors import (
     PerfkitError,
     StoreError,
 )
+from perfkit.ingest_pipeline import IngestReport, ingest
+from perfkit.run import Run
 
 __all__ = [
     "AppDatabaseError",
     "ConfigError",
     "FormatNotRecognised",
+    "IngestReport",
     "InputError",
     "PerfkitError",
+    "Run",
     "StoreError",
     "__version__",
+    "ingest",
+    "load",
+    "open_run",
 ]

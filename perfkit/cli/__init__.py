@@ -14,6 +14,7 @@ import click
 from perfkit import _logging
 from perfkit._version import __version__
 from perfkit.cli._common import CliState, handle_errors
+from perfkit.cli.analyze import analyze
 from perfkit.cli.ingest import ingest
 
 
@@ -35,6 +36,7 @@ def cli(ctx: click.Context, verbose: int, log_format: str) -> None:
 
 
 cli.add_command(ingest)
+cli.add_command(analyze)
 
 def main() -> None:
     """Console-script entry point."""

@@ -21,15 +21,28 @@ class ReadContext:
     path: str
     skip_invalid: bool = False
     skipped: Counter[str] = field(default_factory=Counter)
+    #: Valid records that are not spans (OTLP metrics or logs lines in a
+    #: Collector file), by kind. Never an error, and not counted as skipped.
+    ignored: Counter[str] = field(default_factory=Counter)
 
-    def bad(self, reason: str, message: str, *, position: str | None = None) -> None:
+    def bad(
+        self,
+        reason: str,
+        message: str,
+        *,
+        position: str | None = None,
+        retryable: bool = False,
+    ) -> None:
         """Report a bad record: raise, or count it when skipping is allowed.
 
         ``reason`` is a short stable key (``"bad_json"``, ``"missing_ids"``,
-        ``"end_before_start"``...) used to count skipped records.
+        ``"end_before_start"``...) used to count skipped records; ``retryable``
+        marks a record that may read whole later (a truncated last line).
         """
         if not self.skip_invalid:
-            raise InputError(self.path, message, position=position, code=reason)
+            raise InputError(
+                self.path, message, position=position, code=reason, retryable=retryable
+            )
         self.skipped[reason] += 1
 
 

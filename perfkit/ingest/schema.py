@@ -15,7 +15,7 @@ span attributes as a JSON object so nothing is lost.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,14 @@ import pandas as pd
 # SpanKind and StatusCode as numbered by OTLP.
 KIND_UNSPECIFIED, KIND_INTERNAL, KIND_SERVER, KIND_CLIENT = 0, 1, 2, 3
 KIND_PRODUCER, KIND_CONSUMER = 4, 5
-KIND_NAMES: Final = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
+KIND_NAMES: Final = (
+    "UNSPECIFIED",
+    "INTERNAL",
+    "SERVER",
+    "CLIENT",
+    "PRODUCER",
+    "CONSUMER",
+)
 STATUS_UNSET, STATUS_OK, STATUS_ERROR = 0, 1, 2
 STATUS_NAMES: Final = ("UNSET", "OK", "ERROR")
 
@@ -91,7 +98,7 @@ def rows_to_frame(rows: list[SpanRow]) -> pd.DataFrame:
     return frame
 
 
-def _column(values: tuple[object, ...], dtype: str) -> object:
+def _column(values: tuple[Any, ...], dtype: str) -> object:
     if dtype in ("int8", "int32", "int64"):
         return np.fromiter(values, dtype=dtype, count=len(values))
     if dtype == "Int32":

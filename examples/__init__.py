@@ -1,0 +1,1 @@
+"""Runnable examples that exercise perfkit on real instrumented services."""

@@ -1,0 +1,172 @@
+"""Groups of calls repeated under one parent in one request.
+
+Repeats are grouped by (request, anchor, key), never by their order in time,
+so connection checkouts between the queries and repeats that overlap (async
+code, ``asyncio.gather``) do not break a group up.
+
+The anchor is a call's parent span, except when an ORM or a loop wraps each
+call in its own INTERNAL span: a call that is the only one with its key under
+a non-SERVER parent is lifted to the grandparent, up to ``MAX_LIFT`` levels,
+so ten ``load_author`` spans with one query each group as ten repeats under
+the span that looped. The lift stops at the request's own span.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from perfkit.analysis.detectors._base import Context
+from perfkit.analysis.grouped import group_codes, union_ns
+from perfkit.ingest.schema import KIND_INTERNAL, KIND_UNSPECIFIED
+
+#: How many wrapper levels a call may be lifted through to find its loop.
+MAX_LIFT = 2
+
+GROUP_COLUMNS = (
+    "request",
+    "anchor",
+    "key",
+    "service",
+    "endpoint",
+    "trace_id",
+    "count",
+    "sum_ms",
+    "union_ms",
+    "max_ms",
+    "distinct_params",
+    "params_known",
+    "saved_ms",
+)
+
+
+def anchors(calls: pd.DataFrame, context: Context) -> np.ndarray:
+    """The span each call's repeats are grouped under (see the module docs)."""
+    kind = context.spans["kind"].to_numpy()
+    parent = context.tree.parent
+    anchor = calls["parent"].to_numpy().copy()
+    request = calls["request"].to_numpy()
+    key = pd.factorize(calls["key"])[0]
+    for _ in range(MAX_LIFT):
+        codes, _first = group_codes(request, anchor, key)
+        alone = np.bincount(codes)[codes] == 1
+        safe = np.maximum(anchor, 0)
+        wrapper = (anchor >= 0) & (anchor != request)
+        wrapper &= np.isin(kind[safe], (KIND_INTERNAL, KIND_UNSPECIFIED))
+        wrapper &= parent[safe] >= 0
+        lift = alone & wrapper
+        if not lift.any():
+            break
+        anchor = np.where(lift, parent[safe], anchor)
+    return anchor
+
+
+def repeat_groups(
+    calls: pd.DataFrame, context: Context, *, by_parent: bool = True
+) -> pd.DataFrame:
+    """One row per (request, anchor, key) with what the repeats cost.
+
+    Args:
+        calls: Calls with ``request``, ``parent``, ``key``, ``start_ns``,
+            ``end_ns``, ``duration_ms``, ``weight`` and ``param_id`` (the
+            identity of the call's parameter values, NA when unknown).
+        context: The analysis context.
+        by_parent: Group under the anchor; when False, group over the whole
+            request (the anchor column then holds the request).
+
+    Returns:
+        The groups, with ``count`` (calls, composite spans expanded),
+        ``sum_ms``, ``union_ms`` (overlaps counted once), ``max_ms``,
+        ``distinct_params``, ``params_known`` (every call's parameters seen)
+        and ``saved_ms``: ``union_ms - max_ms``, the time left if one call
+        (the batched query, the reused result) took as long as the longest.
+    """
+    calls = calls[(calls["request"].to_numpy() >= 0) & calls["key"].notna().to_numpy()]
+    if calls.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in GROUP_COLUMNS})
+    anchor = anchors(calls, context) if by_parent else calls["request"].to_numpy()
+    request = calls["request"].to_numpy()
+    key = calls["key"].to_numpy()
+    codes, first = group_codes(request, anchor, key)
+    n = len(first)
+    duration = calls["duration_ms"].to_numpy(dtype=np.float64)
+    params = calls["param_id"].reset_index(drop=True)
+
+    out = pd.DataFrame(
+        {"request": request[first], "anchor": anchor[first], "key": key[first]}
+    )
+    for column in ("service", "endpoint", "trace_id"):
+        out[column] = calls[column].to_numpy()[first]
+    out["count"] = np.bincount(
+        codes, weights=calls["weight"].to_numpy(float), minlength=n
+    )
+    out["count"] = out["count"].astype(np.int64)
+    out["sum_ms"] = np.bincount(codes, weights=duration, minlength=n)
+    out["union_ms"] = (
+        union_ns(codes, calls["start_ns"].to_numpy(), calls["end_ns"].to_numpy(), n)
+        / 1e6
+    )
+    out["max_ms"] = pd.Series(duration).groupby(codes).max().to_numpy()
+    out["distinct_params"] = params.groupby(codes).nunique().to_numpy()
+    out["params_known"] = params.notna().groupby(codes).all().to_numpy()
+    out["saved_ms"] = out["union_ms"] - out["max_ms"]
+    return out
+
+
+def param_ids(calls: pd.DataFrame) -> pd.Series:
+    """The identity of each database call's parameter values, NA when unknown.
+
+    Inline literals identify them when the statement has any; otherwise the
+    values recorded in attributes do; a fully parameterised statement with
+    nothing recorded has unknown parameters.
+    """
+    literal = calls["params"].where(calls["has_literals"].fillna(False).astype(bool))
+    return literal.fillna(calls["recorded_params"]).astype("string")
+
+
+def summarise(groups: pd.DataFrame) -> pd.DataFrame:
+    """Flagged groups summed per request, then summarised per endpoint and key.
+
+    Returns one row per (service, endpoint, key) with ``requests_affected``,
+    ``saved_ms`` (mean per affected request), ``repeats_median`` and
+    ``repeats_max`` (calls per request), ``sum_ms`` and ``union_ms`` (mean per
+    affected request), ``overlapping`` (some repeats ran at the same time),
+    ``distinct_params`` (median per request, NaN when unknown) and the
+    ``trace_id`` and ``anchor`` of the request that would gain most.
+    """
+    columns = ["service", "endpoint", "key"]
+    known = groups["distinct_params"].where(groups["params_known"].astype(bool))
+    per_request = (
+        groups.assign(
+            known=known, overlaps=groups["union_ms"] < groups["sum_ms"] - 1e-9
+        )
+        .sort_values("saved_ms", ascending=False)
+        .groupby([*columns, "request"], sort=False)
+        .agg(
+            count=("count", "sum"),
+            sum_ms=("sum_ms", "sum"),
+            union_ms=("union_ms", "sum"),
+            saved_ms=("saved_ms", "sum"),
+            known=("known", "sum"),
+            all_known=("params_known", "all"),
+            overlaps=("overlaps", "any"),
+            trace_id=("trace_id", "first"),
+            anchor=("anchor", "first"),
+        )
+        .reset_index()
+        .sort_values("saved_ms", ascending=False, kind="stable")
+    )
+    per_request["known"] = per_request["known"].where(per_request["all_known"])
+    summary = per_request.groupby(columns, sort=False).agg(
+        requests_affected=("request", "nunique"),
+        saved_ms=("saved_ms", "mean"),
+        repeats_median=("count", "median"),
+        repeats_max=("count", "max"),
+        sum_ms=("sum_ms", "mean"),
+        union_ms=("union_ms", "mean"),
+        overlapping=("overlaps", "any"),
+        distinct_params=("known", "median"),
+        trace_id=("trace_id", "first"),
+        anchor=("anchor", "first"),
+    )
+    return summary.reset_index()

@@ -1,0 +1,126 @@
+"""N+1 queries: one statement run once per row of an earlier result.
+
+A group is the calls with one statement fingerprint under one anchor (see
+:mod:`~perfkit.analysis.detectors._repeats`) in one request. It is an N+1 when
+it has at least ``n_plus_one_min_count`` calls and their parameters differ.
+
+Whether parameters differ: statements with inline values are compared by
+those values; parameterised statements (``?``, ``%s``) by the values recorded
+in ``db.statement.parameters`` or ``db.query.parameter.*``. Most
+instrumentations record neither (SQLAlchemy never does), and then the values
+are unknown and assumed to differ: the finding says so, with medium
+confidence. Repeats with identical known values are a redundant query instead.
+
+Saving per request: the repeats' wall time (overlaps counted once) minus the
+longest repeat, standing for the one batched query that replaces them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from perfkit.analysis.detectors._base import Context, ms, records
+from perfkit.analysis.detectors._repeats import (
+    param_ids,
+    repeat_groups,
+    summarise,
+)
+from perfkit.analysis.fingerprint import batch_rewrite
+from perfkit.analysis.model import Finding, Suggestion
+
+KIND = "n_plus_one_query"
+
+
+def detect(context: Context, found: Sequence[Finding]) -> list[Finding]:
+    """Find N+1 queries on every endpoint."""
+    db = context.frames.db
+    calls = db[db["fingerprint"].notna()].assign(
+        key=lambda d: d["fingerprint"], param_id=lambda d: param_ids(d)
+    )
+    groups = repeat_groups(calls, context)
+    if groups.empty:
+        return []
+    differing = ~groups["params_known"].astype(bool) | (groups["distinct_params"] >= 2)
+    minimum = context.setting_per_row(groups["endpoint"], "n_plus_one_min_count")
+    flagged = groups[differing & (groups["count"] >= minimum)]
+    return [_finding(context, row) for row in records(summarise(flagged))]
+
+
+def _finding(context: Context, row: dict[str, Any]) -> Finding:
+    statement = context.statements.loc[row["key"]]
+    table = (statement["tables"] or "").split(",")[0] or "the table"
+    repeats = int(row["repeats_median"])
+    parent = context.span_name(row["anchor"])
+    known = not pd.isna(row["distinct_params"])
+    batch = batch_rewrite(statement["normalised"])
+    evidence = {
+        "statement": statement["normalised"],
+        "fingerprint": row["key"],
+        "operation": statement["operation"],
+        "table": table,
+        "parent_span": parent,
+        "count_per_request": row["repeats_median"],
+        "max_count_per_request": int(row["repeats_max"]),
+        "total_ms": round(row["sum_ms"], 3),
+        "wall_ms": round(row["union_ms"], 3),
+        "overlapping": bool(row["overlapping"]),
+        "parameters": "differ" if known else "not recorded; assumed to differ",
+        "distinct_parameter_sets": row["distinct_params"] if known else None,
+        "example_trace_id": row["trace_id"],
+        "batched_statement": batch.statement if batch else None,
+    }
+    return context.finding(
+        KIND,
+        row["service"],
+        row["endpoint"],
+        row["key"],
+        title=f"N+1 query: {repeats} queries on {table} per request under {parent!r}",
+        evidence=evidence,
+        suggestion=_suggestion(statement["operation"], table, batch, repeats, row),
+        saved_ms_per_request=row["saved_ms"],
+        requests_affected=row["requests_affected"],
+        confidence="high" if known else "medium",
+    )
+
+
+def _suggestion(
+    operation: str, table: str, batch: Any, repeats: int, row: dict[str, Any]
+) -> Suggestion:
+    if operation == "INSERT":
+        return Suggestion(
+            summary=f"Insert the {table} rows in one statement instead of {repeats}",
+            detail="Add the objects with session.add_all() and flush once, or "
+            "execute one insert() with a list of parameter sets (executemany).",
+        )
+    if operation in ("UPDATE", "DELETE"):
+        return Suggestion(
+            summary=f"Run one {operation} on {table} for all the rows, not one each",
+            detail="Collect the keys and issue one statement with an IN list.",
+            code=batch.statement if batch else None,
+        )
+    loader = _loader(table, batch.column if batch else None)
+    detail = (
+        f"Each request runs this query about {repeats} times, once per row of an "
+        f"earlier result: a relationship loaded lazily inside a loop. Eager-load it "
+        f"in the query that fetches those rows, e.g. `.options({loader})` in "
+        f"SQLAlchemy (prefetch_related in Django), or collect the keys and run one "
+        f"query with an IN list. Saves about {ms(row['saved_ms'])} a request."
+    )
+    return Suggestion(
+        summary=f"Load the {table} rows in one query: selectinload() or one IN query",
+        detail=detail,
+        code=batch.statement if batch else None,
+    )
+
+
+def _loader(table: str, column: str | None) -> str:
+    """A guess at the eager load to write, from the table and the loop column."""
+    name = (column or "").rpartition(".")[2]
+    if name.endswith("_id"):
+        owner = "".join(part.title() for part in name[:-3].split("_"))
+        return f"selectinload({owner}.{table})"
+    singular = table[:-1] if table.endswith("s") else table
+    return f"selectinload(<Model>.{singular})"

@@ -1,0 +1,436 @@
+"""Fingerprints: SQL statements and URLs reduced to the shape that repeats.
+
+Two statements that differ only in their values get the same fingerprint, and
+so do two URLs that differ only in the ids in their path.
+
+SQL is normalised in two stages. A tokenizing scan (:func:`scan_sql`) removes
+comments (sqlcommenter's included), turns literals and every placeholder style
+(``?``, ``%s``, ``%(name)s``, ``:name``, ``$1``) into ``?`` and collapses
+``IN (?, ?, ...)`` lists. That is cheap and gives a key under which many raw
+statements fall together. Each distinct key is then parsed once with sqlglot
+(:func:`statement_info`, cached), which strips what the scan missed, collapses
+IN lists of tuples and multi-row VALUES, and writes the statement back in one
+canonical form. The fingerprint is a hash of that form.
+
+URLs become templates: userinfo, query string and fragment are dropped and
+path segments that are ids become ``{id}`` (integers, and keys holding a run of
+three digits or more such as ``SKU-000042``), ``{uuid}``, ``{hash}`` (12 hex
+digits or more) or ``{token}`` (20 or more letters, digits, ``-`` and ``_``
+with at least one digit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import numpy as np
+import pandas as pd
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+logger = logging.getLogger(__name__)
+
+#: db.system values (old and new names) -> sqlglot dialect.
+DIALECTS = {
+    "postgresql": "postgres",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "sqlite": "sqlite",
+    "mssql": "tsql",
+    "microsoft.sql_server": "tsql",
+    "oracle": "oracle",
+    "oracle.db": "oracle",
+    "duckdb": "duckdb",
+    "clickhouse": "clickhouse",
+    "trino": "trino",
+    "snowflake": "snowflake",
+    "bigquery": "bigquery",
+}
+
+
+def sqlglot_dialect(db_system: str | None) -> str | None:
+    """The sqlglot dialect for an OpenTelemetry ``db.system`` value, if known."""
+    return DIALECTS.get((db_system or "").lower())
+
+
+# -- SQL: the tokenizing scan ----------------------------------------------------
+
+_SQL_TOKEN = re.compile(
+    r"""
+      (?P<string>[NEXBnexb]?'(?:[^']|'')*')
+    | (?P<ident>"(?:[^"]|"")*"|`[^`]*`)
+    | (?P<comment>/\*.*?\*/|--[^\n]*)
+    | (?P<placeholder>\?|%s|%\([^)]*\)s|(?<!:):[A-Za-z_]\w*|:\d+|\$\d+|@p\d+)
+    | (?P<word>[A-Za-z_][\w$]*)
+    | (?P<number>0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
+    | (?P<space>\s+)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_IN_LIST = re.compile(r"\bIN\s*\(\s*\?(?:\s*,\s*\?)*\s*\)", re.IGNORECASE)
+_VALUES_ROWS = re.compile(
+    r"\bVALUES\s*(\([?,\s]*\))(?:\s*,\s*\([?,\s]*\))+", re.IGNORECASE
+)
+_BOOLEANS = frozenset({"true", "false"})
+
+
+@dataclass(frozen=True)
+class SqlScan:
+    """What the cheap scan of one raw statement finds.
+
+    Attributes:
+        key: The statement without comments, with literals and placeholders
+            as ``?`` and simple IN lists collapsed: the input of
+            :func:`statement_info`.
+        params: The statement without comments but with its literals kept:
+            equal for two executions only when their inline values are equal.
+        has_literals: Whether the statement carried inline values at all.
+    """
+
+    key: str
+    params: str
+    has_literals: bool
+
+
+def scan_sql(statement: str) -> SqlScan:
+    """Strip comments, literals and placeholders from a statement, cheaply."""
+    key: list[str] = []
+    params: list[str] = []
+    literals = 0
+    position = 0
+    for match in _SQL_TOKEN.finditer(statement):
+        # Operators and punctuation lie between the tokens; keep them.
+        gap = statement[position : match.start()]
+        key.append(gap)
+        params.append(gap)
+        position = match.end()
+        kind, text = match.lastgroup, match.group()
+        if kind in ("comment", "space"):
+            key.append(" ")
+            params.append(" ")
+        elif kind == "placeholder":
+            key.append("?")
+            params.append("?")
+        elif kind in ("string", "number") or (
+            kind == "word" and text.lower() in _BOOLEANS
+        ):
+            literals += 1
+            key.append("?")
+            params.append(text)
+        else:
+            key.append(text)
+            params.append(text)
+    key.append(statement[position:])
+    params.append(statement[position:])
+    return SqlScan(
+        key=_collapse("".join(key)),
+        params=" ".join("".join(params).split()),
+        has_literals=literals > 0,
+    )
+
+
+def _collapse(text: str) -> str:
+    text = " ".join(text.split())
+    text = _IN_LIST.sub("IN (?)", text)
+    return _VALUES_ROWS.sub(r"VALUES \1", text)
+
+
+# -- SQL: the parse ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatementInfo:
+    """One normalised statement.
+
+    Attributes:
+        normalised: The canonical text, with no literal, placeholder value or
+            comment in it: safe to show.
+        fingerprint: A short hash of ``normalised``.
+        operation: ``SELECT``, ``INSERT``, ``UPDATE``, ``DELETE`` or the first
+            keyword of the statement.
+        tables: The tables the statement names, in order of appearance.
+        parsed: False when sqlglot could not parse the statement; the text is
+            then the scan's key, and the fingerprint still groups repeats.
+    """
+
+    normalised: str
+    fingerprint: str
+    operation: str
+    tables: tuple[str, ...]
+    parsed: bool
+
+
+@lru_cache(maxsize=16384)
+def statement_info(key: str, dialect: str | None = None) -> StatementInfo:
+    """Parse one scanned statement key with sqlglot and normalise it (cached)."""
+    try:
+        tree = sqlglot.parse_one(key, dialect=dialect)
+    except (SqlglotError, RecursionError, ValueError) as error:
+        logger.debug("cannot parse statement %.80r: %s", key, error)
+        tree = None
+    if tree is None:
+        words = key.split(None, 1)
+        operation = words[0].upper() if words else ""
+        return StatementInfo(key, _hash(key), operation, (), parsed=False)
+
+    # Written back in sqlglot's own dialect, so that a placeholder reads ``?``
+    # whatever the database, and equal statements read the same.
+    tree = tree.transform(_strip_values)
+    normalised = tree.sql(comments=False)
+    tables = tuple(dict.fromkeys(t.name for t in tree.find_all(exp.Table) if t.name))
+    return StatementInfo(normalised, _hash(normalised), _operation(tree), tables, True)
+
+
+def normalise_sql(statement: str, dialect: str | None = None) -> str:
+    """A statement's canonical text with values, placeholders and comments gone.
+
+    Example:
+        >>> normalise_sql("SELECT * FROM t WHERE id IN (1, 2, 3) /* app='x' */")
+        'SELECT * FROM t WHERE id IN (?)'
+    """
+    return statement_info(scan_sql(statement).key, dialect).normalised
+
+
+def sql_fingerprint(statement: str, dialect: str | None = None) -> str:
+    """The fingerprint of a raw statement: equal for repeats with other values."""
+    return statement_info(scan_sql(statement).key, dialect).fingerprint
+
+
+def _hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _is_value(node: exp.Expression) -> bool:
+    if isinstance(node, exp.Neg):
+        return _is_value(node.this)
+    if isinstance(node, exp.Tuple):
+        return all(_is_value(e) for e in node.expressions)
+    return isinstance(node, (exp.Literal, exp.Boolean, exp.Placeholder, exp.Parameter))
+
+
+def _strip_values(node: exp.Expression) -> exp.Expression:
+    if (
+        _is_value(node)
+        and not isinstance(node, exp.Tuple)
+        and node.find_ancestor(exp.DataType) is None
+    ):
+        return exp.Placeholder()
+    values = node.expressions if isinstance(node, exp.In) else []
+    if len(values) > 1 and all(_is_value(e) for e in values):
+        node.set("expressions", [values[0]])
+    if isinstance(node, exp.Values) and len(node.expressions) > 1:
+        node.set("expressions", [node.expressions[0]])
+    return node
+
+
+def _operation(tree: exp.Expression) -> str:
+    if isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except)):
+        return "SELECT"
+    for kind, name in ((exp.Insert, "INSERT"), (exp.Update, "UPDATE")):
+        if isinstance(tree, kind):
+            return name
+    if isinstance(tree, exp.Delete):
+        return "DELETE"
+    return tree.key.upper()
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The one statement that replaces a loop of ``... WHERE col = ?`` ones.
+
+    Attributes:
+        statement: The loop's statement with ``col IN (?, ?, ...)`` instead.
+        column: The column the loop varies, as written (``books.author_id``).
+    """
+
+    statement: str
+    column: str
+
+
+def batch_rewrite(normalised: str) -> Batch | None:
+    """Rewrite a statement run once per id into one run for all the ids.
+
+    Returns None unless the statement's WHERE has exactly one ``column = ?``
+    comparison and it has no LIMIT (batching would change what LIMIT means).
+    """
+    try:
+        tree = sqlglot.parse_one(normalised)
+    except (SqlglotError, RecursionError, ValueError):
+        return None
+    where = tree.args.get("where") if tree is not None else None
+    if where is None or tree.args.get("limit") is not None:
+        return None
+    # SQLAlchemy's lazy loads write the value first: ``? = items.order_id``.
+    pairs = [
+        (eq, side)
+        for eq in where.find_all(exp.EQ)
+        for side, other in ((eq.this, eq.expression), (eq.expression, eq.this))
+        if isinstance(side, exp.Column) and isinstance(other, exp.Placeholder)
+    ]
+    if len(pairs) != 1:
+        return None
+    eq, column = pairs[0]
+    eq.replace(exp.In(this=column.copy(), expressions=[exp.Placeholder()]))
+    text = tree.sql().replace("IN (?)", "IN (?, ?, ...)", 1)
+    return Batch(statement=text, column=column.sql())
+
+
+def fingerprint_statements(
+    statements: pd.Series, dialects: pd.Series | None = None
+) -> pd.DataFrame:
+    """Fingerprint a column of raw statements, scanning each distinct one once.
+
+    Args:
+        statements: Raw statements (missing values allowed).
+        dialects: sqlglot dialect per row, or None for sqlglot's default.
+
+    Returns:
+        A frame on the same index with ``fingerprint``, ``normalised``,
+        ``operation``, ``tables`` (comma-separated), ``params`` and
+        ``has_literals`` (see :class:`SqlScan`); a missing statement gives
+        missing values.
+    """
+    statement_codes, statement_values = pd.factorize(statements)
+    if dialects is None:
+        dialect_codes = np.zeros(len(statements), dtype=np.intp)
+        dialect_values: list[str | None] = [None]
+    else:
+        dialect_codes, found = pd.factorize(dialects)
+        dialect_codes = dialect_codes + 1
+        dialect_values = [None, *found]
+    pair = statement_codes * len(dialect_values) + dialect_codes
+    pair[statement_codes < 0] = -1
+    codes, pairs = pd.factorize(pair)
+
+    rows: list[tuple[object, ...]] = []
+    for value in pairs:
+        if value < 0:
+            rows.append((None, None, None, None, None, None))
+            continue
+        raw = str(statement_values[int(value) // len(dialect_values)])
+        scan = scan_sql(raw)
+        info = statement_info(scan.key, dialect_values[value % len(dialect_values)])
+        rows.append(
+            (
+                info.fingerprint,
+                info.normalised,
+                info.operation,
+                ",".join(info.tables),
+                scan.params,
+                scan.has_literals,
+            )
+        )
+    table = pd.DataFrame(rows, columns=list(_STATEMENT_COLUMNS)).astype(
+        _STATEMENT_COLUMNS
+    )
+    out = table.take(codes).set_axis(statements.index)
+    return out
+
+
+_STATEMENT_COLUMNS = {
+    "fingerprint": "string",
+    "normalised": "string",
+    "operation": "string",
+    "tables": "string",
+    "params": "string",
+    "has_literals": "boolean",
+}
+
+
+# -- URLs --------------------------------------------------------------------------
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_HEX = re.compile(r"[0-9a-fA-F]{12,}")
+# A business key such as SKU-000042 or ord_12345: a run of three digits or
+# more. Versions (v1, oauth2) have fewer and stay.
+_CODE = re.compile(r"[^/{}]*\d{3,}[^/{}]*")
+_TOKEN = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{20,}")
+_SECRET_PARAM = re.compile(
+    r"token|key|secret|sig|password|passwd|pwd|auth|credential|session|jwt|bearer",
+    re.IGNORECASE,
+)
+
+
+def _segment_template(segment: str) -> str:
+    # The order matters, and template_urls' vectorised passes follow it.
+    if segment.isdigit():
+        return "{id}"
+    if _UUID.fullmatch(segment):
+        return "{uuid}"
+    if _HEX.fullmatch(segment):
+        return "{hash}"
+    if _CODE.fullmatch(segment):
+        return "{id}"
+    if _TOKEN.fullmatch(segment):
+        return "{token}"
+    return segment
+
+
+@lru_cache(maxsize=65536)
+def url_template(url: str) -> str:
+    """A URL without userinfo, query or fragment, with id-like segments named.
+
+    Example:
+        >>> url_template("https://u:p@api.example.com/users/42/orders?page=2")
+        'https://api.example.com/users/{id}/orders'
+    """
+    parts = urlsplit(url)
+    path = "/".join(_segment_template(s) for s in parts.path.split("/"))
+    return urlunsplit((parts.scheme, _host_port(url), path, "", ""))
+
+
+def mask_url(url: str) -> str:
+    """A URL without userinfo and without query parameters that look secret."""
+    parts = urlsplit(url)
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not _SECRET_PARAM.search(k)
+    ]
+    return urlunsplit((parts.scheme, _host_port(url), parts.path, urlencode(query), ""))
+
+
+def url_host(url: str) -> str | None:
+    """The host (and port, when given) a URL points at, or None."""
+    return _host_port(url) or None
+
+
+def _host_port(url: str) -> str:
+    netloc = urlsplit(url).netloc
+    return netloc.rpartition("@")[2]
+
+
+#: Vectorised versions of the segment rules, applied to the path in order.
+_PATH_PASSES = (
+    (r"/[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}(/|$)", r"/{uuid}\1"),
+    (r"/[0-9]+(/|$)", r"/{id}\1"),
+    (r"/[0-9a-fA-F]{12,}(/|$)", r"/{hash}\1"),
+    (r"/[^/{}]*[0-9]{3,}[^/{}]*(/|$)", r"/{id}\1"),
+)
+
+
+def template_urls(urls: pd.Series) -> pd.Series:
+    """:func:`url_template` over a column, computing each distinct URL once."""
+    # Vectorised passes first (RE2, through pyarrow), so URLs that differ only
+    # in ids or the query string fall together before the per-URL work.
+    trimmed = urls.astype("string").str.replace(r"[?#].*$", "", regex=True)
+    parts = trimmed.str.extract(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/]*)?(.*)$")
+    path = parts[1]
+    for pattern, replacement in _PATH_PASSES:
+        # Twice: a match consumes the slash that starts the next segment.
+        for _ in range(2):
+            path = path.str.replace(pattern, replacement, regex=True)
+    trimmed = parts[0].fillna("") + path
+
+    codes, uniques = pd.factorize(trimmed, use_na_sentinel=True)
+    templates = pd.array([url_template(str(u)) for u in uniques], dtype="string")
+    out = pd.Series(pd.NA, index=urls.index, dtype="string")
+    present = codes >= 0
+    out[present] = templates[codes[present]]
+    return out

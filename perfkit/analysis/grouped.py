@@ -1,0 +1,151 @@
+"""Vectorised per-group arithmetic: interval unions, percentiles, their intervals.
+
+Every function takes integer group codes (0..n_groups-1, one per element) and
+works on whole arrays at once: one sort, then numpy indexing. Nothing here
+loops in Python over elements or groups.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import stats
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+def union_ns(
+    groups: npt.ArrayLike, start: npt.ArrayLike, end: npt.ArrayLike, n_groups: int
+) -> FloatArray:
+    """Length of the union of each group's intervals, in the input unit.
+
+    Overlapping intervals count once, so ten calls run in parallel for 5 ms
+    each give 5, and the same calls one after another give 50.
+
+    Args:
+        groups: Group code of each interval.
+        start: Interval starts (int64 nanoseconds).
+        end: Interval ends; an end before its start counts as empty.
+        n_groups: Number of groups; groups without intervals get 0.
+    """
+    codes = np.asarray(groups, dtype=np.int64)
+    begin = np.asarray(start, dtype=np.int64)
+    finish = np.maximum(np.asarray(end, dtype=np.int64), begin)
+    if codes.size == 0:
+        return np.zeros(n_groups)
+    order = np.lexsort((begin, codes))
+    g, s, e = codes[order], begin[order], finish[order]
+
+    # Each interval adds only the part past the furthest end seen so far in
+    # its group: this is the sweep of a sorted interval union, vectorised.
+    reach = pd.Series(e).groupby(g).cummax().to_numpy()
+    before = np.empty_like(reach)
+    before[0] = np.iinfo(np.int64).min
+    before[1:] = reach[:-1]
+    first = np.ones(g.size, dtype=bool)
+    first[1:] = g[1:] != g[:-1]
+    before[first] = np.iinfo(np.int64).min
+    added = e - np.maximum(s, before)
+    added = np.where(added > 0, added, 0)
+    total = np.bincount(g, weights=added.astype(np.float64), minlength=n_groups)
+    return total.astype(np.float64)
+
+
+def _sorted_groups(
+    groups: npt.ArrayLike, values: npt.ArrayLike, n_groups: int
+) -> tuple[FloatArray, IntArray, IntArray]:
+    codes = np.asarray(groups, dtype=np.int64)
+    numbers = np.asarray(values, dtype=np.float64)
+    order = np.lexsort((numbers, codes))
+    counts = np.bincount(codes, minlength=n_groups).astype(np.int64)
+    offsets = np.cumsum(counts) - counts
+    return numbers[order], counts, offsets
+
+
+def percentiles(
+    groups: npt.ArrayLike, values: npt.ArrayLike, qs: list[float], n_groups: int
+) -> FloatArray:
+    """Per-group percentiles with numpy's default (linear) interpolation.
+
+    Returns an array of shape (n_groups, len(qs)); groups without values get
+    NaN. For a group of n sorted values v, percentile q is
+    ``v[k] + (h - k) * (v[k + 1] - v[k])`` with ``h = (n - 1) * q / 100`` and
+    ``k = floor(h)``, as :func:`numpy.percentile` computes it.
+    """
+    v, counts, offsets = _sorted_groups(groups, values, n_groups)
+    out = np.full((n_groups, len(qs)), np.nan)
+    has = counts > 0
+    n, off = counts[has], offsets[has]
+    for j, q in enumerate(qs):
+        h = (n - 1) * (q / 100.0)
+        low = np.floor(h).astype(np.int64)
+        high = np.minimum(low + 1, n - 1)
+        below, above = v[off + low], v[off + high]
+        out[has, j] = below + (h - low) * (above - below)
+    return out
+
+
+def percentile_ci(
+    groups: npt.ArrayLike,
+    values: npt.ArrayLike,
+    q: float,
+    n_groups: int,
+    level: float = 0.95,
+) -> tuple[FloatArray, FloatArray]:
+    """A distribution-free confidence interval for each group's percentile q.
+
+    The bounds are order statistics: with n values, the number below the true
+    percentile is Binomial(n, q/100), so the values of rank
+    ``l = binom.ppf(a/2)`` and ``u = binom.ppf(1 - a/2) + 1`` (1-based, ``a`` =
+    1 - level) enclose it with probability at least ``level``. When n is too
+    small for a bound to exist inside the sample (for p95 at 95%, under 72
+    values for the upper one) that bound is NaN: the data cannot limit it.
+
+    Returns:
+        Lower and upper bounds, one per group.
+    """
+    v, counts, offsets = _sorted_groups(groups, values, n_groups)
+    alpha = 1.0 - level
+    p = q / 100.0
+    trials = np.maximum(counts, 1)
+    low = stats.binom.ppf(alpha / 2, trials, p).astype(np.int64)
+    high = stats.binom.ppf(1 - alpha / 2, trials, p).astype(np.int64) + 1
+    lower = np.full(n_groups, np.nan)
+    upper = np.full(n_groups, np.nan)
+    ok_low = (counts > 0) & (low >= 1)
+    ok_high = (counts > 0) & (high <= counts)
+    lower[ok_low] = v[offsets[ok_low] + low[ok_low] - 1]
+    upper[ok_high] = v[offsets[ok_high] + high[ok_high] - 1]
+    return lower, upper
+
+
+def group_codes(*columns: npt.ArrayLike | pd.Series) -> tuple[IntArray, IntArray]:
+    """Number the distinct combinations of several columns.
+
+    Faster than factorising a MultiIndex: each column is factorised alone and
+    the codes are combined arithmetically, re-factorised after each column so
+    the combined number never overflows. Missing values form a group of
+    their own.
+
+    Returns:
+        Each row's group code (0..n_groups-1, in order of first appearance)
+        and, per group, the position of its first row.
+    """
+    combined: IntArray | None = None
+    for column in columns:
+        values = column if isinstance(column, pd.Series) else np.asarray(column)
+        codes, uniques = pd.factorize(values)
+        codes = codes.astype(np.int64) + 1
+        if combined is not None:
+            codes = combined * np.int64(len(uniques) + 1) + codes
+        combined = pd.factorize(codes)[0].astype(np.int64)
+    if combined is None or combined.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+
+    # Codes appear in order, so a group starts where the running maximum grows.
+    running = np.maximum.accumulate(combined)
+    starts = np.ones(combined.size, dtype=bool)
+    starts[1:] = running[1:] > running[:-1]
+    return combined, np.flatnonzero(starts).astype(np.int64)

@@ -1,0 +1,136 @@
+"""Assembling span row tuples: the part every reader shares.
+
+A reader works out the OpenTelemetry fields of a span in its own format's
+terms, then calls :func:`span_row`, which adds the normalised
+semantic-convention columns and the raw JSON columns in the order of
+:data:`~perfkit.ingest.schema.SPAN_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from perfkit.ingest._values import EMPTY_OBJECT, INT64_MAX, dumps
+from perfkit.ingest.schema import SpanRow
+from perfkit.ingest.semconv import normalise
+
+#: The service name of a resource without ``service.name``, as the OpenTelemetry
+#: SDKs default it.
+UNKNOWN_SERVICE: Final = "unknown_service"
+# Where an Elastic-style composite span says how many spans it stands for.
+_COMPOSITE_KEYS: Final = ("composite.count", "span.composite.count")
+
+
+class BadSpan(Exception):
+    """One span cannot be read; ``reason`` is the key it is counted under."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """What every span of one resource shares, worked out once."""
+
+    service_name: str
+    attributes_json: str
+
+
+def make_resource(attributes: Mapping[str, Any]) -> Resource:
+    """The shared fields of a resource from its attributes."""
+    service = attributes.get("service.name")
+    if service is None or service == "":
+        service = UNKNOWN_SERVICE
+    elif not isinstance(service, str):
+        service = str(service)
+    text = dumps(attributes) if attributes else EMPTY_OBJECT
+    return Resource(service, text)
+
+
+def span_row(
+    ids: tuple[str, str, str | None],
+    name: str,
+    kind: int,
+    times: tuple[int, int],
+    status: tuple[int, str | None],
+    resource: Resource,
+    scope: tuple[str | None, str | None],
+    attributes: dict[str, Any],
+    events_json: str,
+    links_json: str,
+    *,
+    peer_service: str | None = None,
+    composite: object = None,
+) -> SpanRow:
+    """One span row tuple.
+
+    Args:
+        ids: trace id, span id and parent span id (None for a root).
+        name: the span name.
+        kind: the OTLP SpanKind number.
+        times: start and end, int64 nanoseconds since the epoch.
+        status: the OTLP StatusCode number and the status message.
+        resource: the span's resource.
+        scope: instrumentation scope name and version.
+        attributes: the raw span attributes as plain values.
+        events_json: the span events as JSON text.
+        links_json: the span links as JSON text.
+        peer_service: a remote service name from outside the attributes.
+        composite: an explicit composite count (Elastic), else read from the
+            attributes; 1 when absent.
+
+    Raises:
+        BadSpan: the end is before the start, or a time is out of the int64 range.
+    """
+    start, end = times
+    if end < start:
+        raise BadSpan(
+            "end_before_start", f"span ends ({end}) before it starts ({start})"
+        )
+    if end > INT64_MAX:
+        raise BadSpan("bad_time", f"span end {end} is beyond the int64 range")
+    return (
+        *ids,
+        name,
+        kind,
+        start,
+        end,
+        *status,
+        resource.service_name,
+        *scope,
+        *normalise(attributes, kind, name, peer_service=peer_service),
+        composite_count(attributes, composite),
+        dumps(attributes) if attributes else EMPTY_OBJECT,
+        resource.attributes_json,
+        events_json,
+        links_json,
+    )
+
+
+def composite_count(attributes: Mapping[str, Any], explicit: object = None) -> int:
+    """How many real spans a span stands for: 1 unless it is a composite."""
+    value = explicit
+    if value is None and attributes:
+        for key in _COMPOSITE_KEYS:
+            value = attributes.get(key)
+            if value is not None:
+                break
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if type(value) is int and 1 <= value < 2**31:
+        return value
+    return 1
+
+
+def event_dict(name: str, time_ns: int | None, attributes: dict[str, Any]) -> Any:
+    """The JSON shape of one span event in the ``events`` column."""
+    return {"name": name, "time_ns": time_ns, "attributes": attributes}
+
+
+def link_dict(trace_id: str, span_id: str, attributes: dict[str, Any]) -> Any:
+    """The JSON shape of one span link in the ``links`` column."""
+    return {"trace_id": trace_id, "span_id": span_id, "attributes": attributes}

@@ -1,0 +1,212 @@
+"""Reader for Zipkin v2 JSON: a list of spans, a list of traces, or one span.
+
+Times are microseconds; ``traceId`` is 16 or 32 hex digits (padded to 32),
+``parentId`` absent for a root. Tags are strings only, so the normalised
+columns convert what they need (``http.status_code`` ``"200"`` becomes 200).
+A span without ``kind`` is a local span: INTERNAL, as the OpenTelemetry
+Zipkin exporter omits the kind of INTERNAL spans.
+
+``localEndpoint.serviceName`` is the service (the only resource attribute);
+``remoteEndpoint.serviceName`` is the peer service when no ``peer.service``
+tag says otherwise. Status comes from ``otel.status_code`` and the ``error``
+tag, whose value is the description. Annotations become events.
+
+Zipkin servers lowercase span names, so the endpoint of a SERVER span comes
+from the ``http.method`` and ``http.route`` tags, never from the name. With
+``shared: true`` a SERVER span reuses its client's span id: the pair is told
+apart by kind, not by id. Zipkin v1 JSON (``binaryAnnotations``, endpoint per
+annotation) is recognised and refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Final
+
+from perfkit.ingest._rows import BadSpan, Resource, event_dict, make_resource, span_row
+from perfkit.ingest._values import (
+    EMPTY_LIST,
+    BadValue,
+    dumps,
+    hex_id,
+    int64,
+    parent_id,
+    span_kind,
+    uint64,
+)
+from perfkit.ingest.results import ReadContext
+from perfkit.ingest.schema import (
+    KIND_INTERNAL,
+    STATUS_ERROR,
+    STATUS_OK,
+    STATUS_UNSET,
+    SpanRow,
+)
+
+_SCOPE_TAGS: Final = (
+    ("otel.scope.name", "otel.scope.version"),
+    ("otel.library.name", "otel.library.version"),
+)
+_BATCH: Final = 5000
+
+
+def is_zipkin(doc: Any) -> bool:
+    """Whether a parsed JSON document is Zipkin JSON (v1 or v2)."""
+    if isinstance(doc, dict):
+        return _is_span(doc)
+    if isinstance(doc, list):
+        return all(
+            _is_span(item)
+            or (isinstance(item, list) and all(_is_span(s) for s in item))
+            for item in doc
+        )
+    return False
+
+
+def is_v1(doc: Any) -> bool:
+    """Whether Zipkin JSON is the v1 model, which perfkit does not read."""
+    for span in _spans(doc):
+        if "binaryAnnotations" in span:
+            return True
+        for annotation in span.get("annotations") or ():
+            if isinstance(annotation, dict) and "endpoint" in annotation:
+                return True
+    return False
+
+
+def _is_span(item: Any) -> bool:
+    return isinstance(item, dict) and "traceId" in item and "id" in item
+
+
+def _spans(doc: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(doc, dict):
+        yield doc
+        return
+    for item in doc:
+        if isinstance(item, list):
+            yield from item
+        else:
+            yield item
+
+
+def read_document(doc: Any, ctx: ReadContext) -> Iterator[list[SpanRow]]:
+    """Rows of a parsed Zipkin v2 document, in lists of a few thousand."""
+    resources: dict[str, Resource] = {}
+    rows: list[SpanRow] = []
+    for i, span in enumerate(_spans(doc)):
+        try:
+            rows.append(_span(span, resources))
+        except BadSpan as bad:
+            ctx.bad(bad.reason, bad.message, position=f"span {i}")
+        except (BadValue, AttributeError, TypeError, KeyError, ValueError) as error:
+            ctx.bad(
+                "bad_span",
+                f"malformed span ({type(error).__name__}: {error})",
+                position=f"span {i}",
+            )
+        if len(rows) >= _BATCH:
+            yield rows
+            rows = []
+    if rows:
+        yield rows
+
+
+def _span(span: dict[str, Any], resources: dict[str, Resource]) -> SpanRow:
+    trace_id = hex_id(span.get("traceId"), 16, pad=True)
+    span_id = hex_id(span.get("id"), 8, pad=True)
+    if trace_id is None or span_id is None:
+        raise BadSpan(
+            "missing_ids",
+            f"span ids are not valid (traceId {span.get('traceId')!r}, "
+            f"id {span.get('id')!r})",
+        )
+    try:
+        parent = parent_id(span.get("parentId"), pad=True)
+    except BadValue as error:
+        raise BadSpan("bad_id", str(error)) from None
+    start, end = _times(span.get("timestamp"), span.get("duration"))
+
+    kind = span.get("kind")
+    try:
+        kind = KIND_INTERNAL if kind is None else span_kind(kind)
+    except BadValue as error:
+        raise BadSpan("bad_kind", str(error)) from None
+    attributes = dict(span.get("tags") or {})
+    status = _status(attributes)
+    scope = _scope(attributes)
+    remote = span.get("remoteEndpoint") or {}
+    name = span.get("name")
+    return span_row(
+        (trace_id, span_id, parent),
+        name if isinstance(name, str) else "",
+        kind,
+        (start, end),
+        status,
+        _resource(span.get("localEndpoint"), resources),
+        scope,
+        attributes,
+        _events(span.get("annotations")),
+        EMPTY_LIST,
+        peer_service=remote.get("serviceName") or None,
+    )
+
+
+def _times(timestamp: Any, duration: Any) -> tuple[int, int]:
+    if not timestamp or duration is None:
+        which = "timestamp" if not timestamp else "duration"
+        raise BadSpan("missing_times", f"span has no {which}")
+    try:
+        start_us = uint64(timestamp, "timestamp")
+        duration_us = int64(duration)
+    except BadValue as error:
+        raise BadSpan("bad_time", str(error)) from None
+    return start_us * 1000, (start_us + duration_us) * 1000
+
+
+def _resource(endpoint: Any, cache: dict[str, Resource]) -> Resource:
+    service = (endpoint or {}).get("serviceName") or ""
+    resource = cache.get(service)
+    if resource is None:
+        resource = cache[service] = make_resource(
+            {"service.name": service} if service else {}
+        )
+    return resource
+
+
+def _status(attributes: dict[str, Any]) -> tuple[int, str | None]:
+    code = str(attributes.pop("otel.status_code", "")).upper()
+    description = attributes.pop("otel.status_description", None)
+    error = attributes.pop("error", None)
+    if code == "ERROR" or error is not None:
+        if description is None and error not in (None, "", "true", True):
+            description = error
+        return STATUS_ERROR, str(description) if description else None
+    if code == "OK":
+        return STATUS_OK, None
+    return STATUS_UNSET, None
+
+
+def _scope(attributes: dict[str, Any]) -> tuple[str | None, str | None]:
+    scope: tuple[str | None, str | None] = (None, None)
+    for name_key, version_key in _SCOPE_TAGS:
+        name, version = (
+            attributes.pop(name_key, None),
+            attributes.pop(version_key, None),
+        )
+        if scope == (None, None) and (name or version):
+            scope = (str(name) if name else None, str(version) if version else None)
+    return scope
+
+
+def _events(annotations: Any) -> str:
+    if not annotations:
+        return EMPTY_LIST
+    events = [
+        event_dict(
+            str(annotation.get("value") or ""),
+            uint64(annotation.get("timestamp"), "annotation timestamp") * 1000,
+            {},
+        )
+        for annotation in annotations
+    ]
+    return dumps(events)

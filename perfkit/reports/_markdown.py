@@ -1,0 +1,20 @@
+"""The Markdown report: GitHub-flavoured, the HTML report's content without charts."""
+
+from __future__ import annotations
+
+from perfkit.analysis.model import Analysis
+from perfkit.reports._base import Renderer
+from perfkit.reports._templates import markdown_environment
+from perfkit.reports._view import build_view
+
+
+class MarkdownRenderer(Renderer):
+    """Tables of the top endpoints, then each finding with evidence and fix."""
+
+    name = "markdown"
+    extension = ".md"
+    other_extensions = (".markdown",)
+
+    def render(self, analysis: Analysis) -> str:
+        template = markdown_environment().get_template("report.md.j2")
+        return template.render(view=build_view(analysis))

@@ -1,0 +1,115 @@
+"""Choosing a renderer by name or file extension, and writing report files."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from perfkit.analysis.model import Analysis
+from perfkit.errors import ConfigError
+from perfkit.reports._base import Renderer
+from perfkit.reports._html import HtmlRenderer
+from perfkit.reports._json import JsonRenderer
+from perfkit.reports._markdown import MarkdownRenderer
+from perfkit.reports._text import TextRenderer
+
+logger = logging.getLogger(__name__)
+
+#: Every renderer, by the name ``--format`` takes.
+RENDERERS: dict[str, type[Renderer]] = {
+    renderer.name: renderer
+    for renderer in (TextRenderer, JsonRenderer, MarkdownRenderer, HtmlRenderer)
+}
+
+#: What a report directory gets when no format is named.
+DIRECTORY_FORMATS = ("html", "markdown")
+
+#: The file name, before its extension, of a report written into a directory.
+REPORT_STEM = "report"
+
+
+def renderer_for(
+    format: str | None = None, output: str | os.PathLike[str] | None = None
+) -> Renderer:
+    """The renderer for ``format`` by name, else for ``output``'s extension.
+
+    With neither, the text summary.
+
+    Raises:
+        ConfigError: ``format`` names no renderer, or ``output`` has an
+            extension no renderer writes.
+    """
+    if format is not None:
+        if format not in RENDERERS:
+            raise ConfigError(
+                f"unknown report format {format!r}; use one of {_names()}"
+            )
+        return RENDERERS[format]()
+    if output is None:
+        return TextRenderer()
+    suffix = Path(output).suffix.lower()
+    for renderer in RENDERERS.values():
+        if suffix in (renderer.extension, *renderer.other_extensions):
+            return renderer()
+    raise ConfigError(
+        f"cannot tell the report format from the name {os.fspath(output)!r}; "
+        f"end it in {_extensions()} or name the format ({_names()})"
+    )
+
+
+def report_targets(
+    output: str | os.PathLike[str], format: str | None = None
+) -> list[tuple[Renderer, Path]]:
+    """The renderer and file of each report :func:`write_report` would write.
+
+    Raises:
+        ConfigError: as :func:`renderer_for`.
+    """
+    path = Path(output)
+    if not _is_directory(output):
+        return [(renderer_for(format, path), path)]
+    formats: Sequence[str] = (format,) if format else DIRECTORY_FORMATS
+    renderers = [renderer_for(name) for name in formats]
+    return [(r, path / f"{REPORT_STEM}{r.extension}") for r in renderers]
+
+
+def write_report(
+    analysis: Analysis,
+    output: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+) -> list[Path]:
+    """Write the report of ``analysis`` to ``output``; return the files written.
+
+    ``output`` is a file, its format named by ``format`` or by its extension,
+    or a directory (one that exists, or a path ending in a separator) that
+    gets ``report.html`` and ``report.md``, or just the ``format`` given.
+    Missing parent directories are created.
+
+    Raises:
+        ConfigError: as :func:`renderer_for`.
+    """
+    written = []
+    for renderer, target in report_targets(output, format):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(renderer.render(analysis), encoding="utf-8")
+        logger.info("wrote the %s report to %s", renderer.name, target)
+        written.append(target)
+    return written
+
+
+def _is_directory(output: str | os.PathLike[str]) -> bool:
+    text = os.fspath(output)
+    return Path(text).is_dir() or text.endswith(("/", os.sep))
+
+
+def _names() -> str:
+    return ", ".join(RENDERERS)
+
+
+def _extensions() -> str:
+    return ", ".join(
+        ext for r in RENDERERS.values() for ext in (r.extension, *r.other_extensions)
+    )

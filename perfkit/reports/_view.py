@@ -1,0 +1,293 @@
+"""What a report shows, arranged once for every renderer.
+
+:func:`build_view` reads an analysis only through its plain-data document
+(:meth:`Analysis.to_dict`) and arranges it for reading: the top endpoints in
+rank order with the main finding of each, the findings with their evidence
+split into facts and code blocks. It computes no statistics.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from perfkit.analysis.model import Analysis
+from perfkit.reports import _format as fmt
+from perfkit.reports._escape import mask_url, mask_urls_in
+
+#: Evidence shown as a labelled fact: key -> (label, formatter, shown as code).
+_FACTS: dict[str, tuple[str, Any, bool]] = {
+    "count_per_request": ("Repeats per request", fmt.evidence_value, False),
+    "requests_affected": ("Requests affected", fmt.count, False),
+    "total_ms": ("Time spent over the run", fmt.total_time, False),
+    "p95_ms": ("Endpoint p95", fmt.ms, False),
+    "share_of_endpoint": ("Share of endpoint time", fmt.percent, False),
+    "table": ("Table", fmt.evidence_value, True),
+    "columns": ("Columns", fmt.evidence_value, True),
+    "host": ("Host", fmt.evidence_value, True),
+    "example_trace_id": ("Example trace", fmt.evidence_value, True),
+}
+
+#: Evidence shown as a code block: key -> (label, language).
+_BLOCKS = {
+    "statement": ("Statement (literals redacted)", "sql"),
+    "url_template": ("URL", ""),
+    "plan": ("Query plan", ""),
+}
+
+#: How many inputs a report header names before saying "and N more".
+_INPUTS_SHOWN = 3
+
+_SQL_START = re.compile(
+    r"\s*(--|(SELECT|CREATE|ALTER|DROP|WITH|UPDATE|INSERT|DELETE)\s)", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One labelled piece of evidence."""
+
+    label: str
+    text: str
+    code: bool = False
+
+
+@dataclass(frozen=True)
+class Block:
+    """A multi-line piece of text shown verbatim: a statement, a plan, a file."""
+
+    label: str
+    text: str
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class EndpointRow:
+    """One endpoint of the top table, with the finding that explains it."""
+
+    rank: int | None
+    service: str
+    endpoint: str
+    requests: int | None
+    p50_ms: float | None
+    p95_ms: float | None
+    p95_ci_low_ms: float | None
+    p95_ci_high_ms: float | None
+    p99_ms: float | None
+    error_rate: float | None
+    db_ms_per_request: float | None
+    queries_per_request: float | None
+    enough_data: bool
+    cause: FindingView | None
+
+
+@dataclass(frozen=True)
+class FindingView:
+    """One finding as a report shows it."""
+
+    number: int
+    id: str
+    kind: str
+    kind_label: str
+    severity: str
+    title: str
+    service: str
+    endpoint: str
+    confidence: str
+    saved_ms_per_request: float | None
+    saved_ms_total: float | None
+    requests_affected: int | None
+    facts: list[Fact]
+    evidence_blocks: list[Block]
+    fix_summary: str
+    fix_detail: str
+    fix_blocks: list[Block]
+
+    @property
+    def anchor(self) -> str:
+        """An HTML id for the finding, stable for the same finding id."""
+        return "finding-" + "".join(c if c.isalnum() else "-" for c in self.id)
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """Everything a report shows, in the order it shows it."""
+
+    schema_version: str
+    perfkit_version: str
+    created_at: str
+    run: str
+    inputs: list[str]
+    spans: int
+    services: list[str]
+    top: list[EndpointRow]
+    endpoints: list[EndpointRow]
+    findings: list[FindingView]
+    warnings: list[str]
+
+    @property
+    def inputs_shown(self) -> list[str]:
+        """The inputs a header lists; the JSON report keeps them all."""
+        return self.inputs[:_INPUTS_SHOWN]
+
+    @property
+    def inputs_hidden(self) -> int:
+        """How many inputs the header leaves out."""
+        return max(len(self.inputs) - _INPUTS_SHOWN, 0)
+
+    @property
+    def several_services(self) -> bool:
+        """Whether endpoint tables need a service column."""
+        return len(self.services) > 1
+
+
+def document(analysis: Analysis) -> dict[str, Any]:
+    """The analysis as plain data, with credentials in input URLs masked."""
+    doc = analysis.to_dict()
+    doc["inputs"] = [mask_url(str(item)) for item in doc["inputs"]]
+    return doc
+
+
+def build_view(analysis: Analysis) -> ReportView:
+    """Arrange an analysis for reading."""
+    doc = document(analysis)
+    findings = [
+        _finding(number, item) for number, item in enumerate(doc["findings"], 1)
+    ]
+    causes = _main_findings(findings)
+    endpoints = [_endpoint(record, causes) for record in doc["endpoints"]]
+    return ReportView(
+        schema_version=doc["schema_version"],
+        perfkit_version=doc["perfkit_version"],
+        created_at=doc["created_at"],
+        run=doc["run"],
+        inputs=doc["inputs"],
+        spans=doc["spans"],
+        services=sorted({row.service for row in endpoints}),
+        top=_top(endpoints, doc["top_endpoints"]),
+        endpoints=endpoints,
+        findings=findings,
+        warnings=[mask_urls_in(str(item)) for item in doc["warnings"]],
+    )
+
+
+def _top(endpoints: list[EndpointRow], names: list[str]) -> list[EndpointRow]:
+    """The ranked endpoints in rank order, else those named in top_endpoints."""
+    ranked = sorted((r for r in endpoints if r.rank is not None), key=_rank)
+    if ranked:
+        return ranked
+    order = {name: index for index, name in enumerate(names)}
+    named = [row for row in endpoints if row.endpoint in order]
+    return sorted(named, key=lambda row: order[row.endpoint])
+
+
+def _rank(row: EndpointRow) -> int:
+    return row.rank if row.rank is not None else 0
+
+
+def _main_findings(findings: list[FindingView]) -> dict[tuple[str, str], FindingView]:
+    """Per (service, endpoint), the most severe finding, the larger saving first."""
+    causes: dict[tuple[str, str], FindingView] = {}
+    for finding in sorted(findings, key=_importance):
+        causes.setdefault((finding.service, finding.endpoint), finding)
+    return causes
+
+
+def _importance(finding: FindingView) -> tuple[int, float]:
+    severity = fmt.SEVERITY_ORDER.index(finding.severity)
+    return severity, -(finding.saved_ms_total or 0.0)
+
+
+def _endpoint(
+    record: dict[str, Any], causes: dict[tuple[str, str], FindingView]
+) -> EndpointRow:
+    service = record["service"] or ""
+    endpoint = record["endpoint"] or ""
+    return EndpointRow(
+        rank=record["rank"],
+        service=service,
+        endpoint=endpoint,
+        requests=record["requests"],
+        p50_ms=record["p50_ms"],
+        p95_ms=record["p95_ms"],
+        p95_ci_low_ms=record["p95_ci_low_ms"],
+        p95_ci_high_ms=record["p95_ci_high_ms"],
+        p99_ms=record["p99_ms"],
+        error_rate=record["error_rate"],
+        db_ms_per_request=record["db_ms_per_request"],
+        queries_per_request=record["queries_per_request"],
+        enough_data=bool(record["enough_data"]),
+        cause=causes.get((service, endpoint)),
+    )
+
+
+def _finding(number: int, item: dict[str, Any]) -> FindingView:
+    evidence: dict[str, Any] = item["evidence"]
+    suggestion: dict[str, Any] = item["suggestion"]
+    severity = item["severity"] if item["severity"] in fmt.SEVERITY_ORDER else "low"
+    return FindingView(
+        number=number,
+        id=item["id"],
+        kind=item["kind"],
+        kind_label=fmt.kind_label(item["kind"]),
+        severity=severity,
+        title=item["title"],
+        service=item["service"],
+        endpoint=item["endpoint"],
+        confidence=item["confidence"],
+        saved_ms_per_request=item["saved_ms_per_request"],
+        saved_ms_total=item["saved_ms_total"],
+        requests_affected=item["requests_affected"],
+        facts=_facts(evidence),
+        evidence_blocks=_evidence_blocks(evidence),
+        fix_summary=suggestion["summary"],
+        fix_detail=suggestion["detail"] or "",
+        fix_blocks=_fix_blocks(item["kind"], suggestion),
+    )
+
+
+def _facts(evidence: dict[str, Any]) -> list[Fact]:
+    facts = []
+    for key, value in evidence.items():
+        if key in _BLOCKS or value is None:
+            continue
+        label, formatter, code = _FACTS.get(
+            key, (key.replace("_", " ").capitalize(), fmt.evidence_value, False)
+        )
+        facts.append(Fact(label, mask_urls_in(formatter(value)), code))
+    return facts
+
+
+def _evidence_blocks(evidence: dict[str, Any]) -> list[Block]:
+    blocks = []
+    for key, (label, language) in _BLOCKS.items():
+        value = evidence.get(key)
+        if not value:
+            continue
+        text = "\n".join(map(str, value)) if isinstance(value, list) else str(value)
+        blocks.append(Block(label, mask_urls_in(text), language))
+    return blocks
+
+
+def _fix_blocks(kind: str, suggestion: dict[str, Any]) -> list[Block]:
+    blocks = []
+    if suggestion["code"]:
+        code = str(suggestion["code"])
+        blocks.append(Block("", code, _code_language(kind, code)))
+    for name, text in (suggestion["files"] or {}).items():
+        blocks.append(Block(str(name), str(text), _file_language(str(name))))
+    return blocks
+
+
+def _code_language(kind: str, code: str) -> str:
+    if _SQL_START.match(code):
+        return "sql"
+    return "python" if kind.endswith(("query", "index", "http")) else ""
+
+
+def _file_language(name: str) -> str:
+    suffix = name.rpartition(".")[2].lower()
+    return {"py": "python", "sql": "sql", "toml": "toml", "yaml": "yaml"}.get(
+        suffix, ""
+    )

@@ -1,0 +1,162 @@
+"""Spans as Arrow record batches: building the span frame, and the store's copy.
+
+Each batch of row tuples is turned into one Arrow record batch as it arrives,
+so the Python tuples can be freed straight away. The frame that comes out has
+exactly the columns and dtypes of :func:`~perfkit.ingest.schema.rows_to_frame`;
+only the way there is faster.
+
+The store keeps every file's spans twice: as rows in the ``spans`` table, for
+SQL and for the uniqueness that makes ingesting idempotent, and as
+zstd-compressed Arrow IPC streams in ``span_batches``, so that reading a run
+back is a matter of decompressing columns rather than building a Python object
+for every value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from perfkit.ingest.schema import COLUMN_NAMES, SPAN_COLUMNS, SpanRow, empty_frame
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "str": pa.large_string(),
+    "int8": pa.int8(),
+    "int32": pa.int32(),
+    "Int32": pa.int32(),
+    "int64": pa.int64(),
+}
+
+#: The Arrow schema of a span record batch, in the order of SPAN_COLUMNS.
+SCHEMA = pa.schema(
+    [
+        pa.field(name, _ARROW_TYPES[dtype], nullable=dtype in ("str", "Int32"))
+        for name, dtype in SPAN_COLUMNS.items()
+    ]
+)
+
+_IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
+
+#: Rows converted to columns at a time when encoding.
+SLICE_ROWS = 5_000
+
+#: The span identity: one row per (trace, span id, kind) in a run.
+SPAN_KEY = ["trace_id", "span_id", "kind"]
+
+
+def record_batch(rows: Sequence[SpanRow]) -> pa.RecordBatch:
+    """One Arrow record batch of span row tuples."""
+    columns = zip(*rows, strict=True) if rows else ([()] * len(COLUMN_NAMES))
+    arrays = [
+        pa.array(values, type=field.type)
+        for values, field in zip(columns, SCHEMA, strict=True)
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)
+
+
+class BlockEncoder:
+    """Encodes span rows into compressed Arrow IPC streams, a slice at a time.
+
+    Rows are converted and compressed in slices of :data:`SLICE_ROWS`, so only
+    one slice is ever held as uncompressed columns.
+    """
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self._sink: pa.BufferOutputStream | None = None
+        self._writer: pa.ipc.RecordBatchStreamWriter | None = None
+
+    def add(self, rows: Sequence[SpanRow]) -> None:
+        """Append rows to the current stream."""
+        if self._writer is None:
+            self._sink = pa.BufferOutputStream()
+            self._writer = pa.ipc.new_stream(self._sink, SCHEMA, options=_IPC_OPTIONS)
+        for start in range(0, len(rows), SLICE_ROWS):
+            self._writer.write_batch(record_batch(rows[start : start + SLICE_ROWS]))
+        self.rows += len(rows)
+
+    def finish(self) -> pa.Buffer:
+        """The stream of every row added since the last finish; starts a new one."""
+        assert self._writer is not None and self._sink is not None, "no rows added"
+        self._writer.close()
+        data = self._sink.getvalue()
+        self._sink, self._writer, self.rows = None, None, 0
+        return data
+
+
+def encode(batches: Sequence[Sequence[SpanRow]]) -> bytes:
+    """Batches of span rows as one compressed Arrow IPC stream."""
+    encoder = BlockEncoder()
+    for rows in batches:
+        encoder.add(rows)
+    return encoder.finish().to_pybytes()
+
+
+def decode(data: bytes | memoryview) -> list[pa.RecordBatch]:
+    """The record batches of an Arrow IPC stream made by :func:`encode`."""
+    return list(pa.ipc.open_stream(pa.py_buffer(data)))
+
+
+class SpanFrameBuilder:
+    """Collects spans, batch by batch, and makes one span DataFrame of them."""
+
+    def __init__(self) -> None:
+        self._batches: list[pa.RecordBatch] = []
+        self.rows = 0
+
+    def add(self, rows: Sequence[SpanRow]) -> None:
+        """Convert one batch of row tuples to columns and keep them."""
+        if rows:
+            self.add_batch(record_batch(rows))
+
+    def add_batch(self, batch: pa.RecordBatch) -> None:
+        """Keep an Arrow record batch of spans."""
+        self._batches.append(batch)
+        self.rows += batch.num_rows
+
+    def extend(self, other: SpanFrameBuilder) -> None:
+        """Append every batch another builder holds, without copying them."""
+        self._batches.extend(other._batches)
+        self.rows += other.rows
+
+    def frame(self) -> pd.DataFrame:
+        """The span frame of every batch added so far, with ``duration_ns``."""
+        if not self.rows:
+            return empty_frame()
+        table = pa.Table.from_batches(self._batches, schema=SCHEMA)
+        data = {
+            name: _to_pandas(table.column(name), dtype)
+            for name, dtype in SPAN_COLUMNS.items()
+        }
+        frame = pd.DataFrame(data)
+        frame["duration_ns"] = frame["end_ns"] - frame["start_ns"]
+        return frame
+
+
+def frame_from_batches(batches: Iterable[Sequence[SpanRow]]) -> pd.DataFrame:
+    """The span frame of an iterable of row batches, such as a reader's output."""
+    builder = SpanFrameBuilder()
+    for batch in batches:
+        builder.add(batch)
+    return builder.frame()
+
+
+def drop_repeated(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame without later copies of a span (same trace, span id and kind)."""
+    repeated = frame.duplicated(subset=SPAN_KEY, keep="first").to_numpy()
+    if not repeated.any():
+        return frame
+    return frame.loc[~repeated].reset_index(drop=True)
+
+
+def _to_pandas(column: pa.ChunkedArray, dtype: str) -> object:
+    if dtype == "str":
+        return pd.arrays.ArrowStringArray(column)
+    if dtype == "Int32":
+        values = column.fill_null(0).to_numpy().astype(np.int32)
+        missing = column.is_null().to_numpy(zero_copy_only=False)
+        return pd.arrays.IntegerArray(values, missing)
+    return np.asarray(column.to_numpy(), dtype=dtype)

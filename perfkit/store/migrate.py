@@ -1,0 +1,84 @@
+"""Run the store's Alembic migrations from code, without an ``alembic.ini``.
+
+:class:`~perfkit.store.Store` calls :func:`upgrade` when it opens a database, so
+a store is always at the schema of the perfkit that opens it. The functions
+here are also what the migration tests drive up and down.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+
+from perfkit.errors import StoreError
+
+logger = logging.getLogger(__name__)
+
+#: The folder holding env.py and the versions.
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(connection: sa.Connection | None = None) -> Config:
+    """An Alembic config pointing at the packaged migrations.
+
+    ``connection``, when given, is the open connection env.py migrates.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision this perfkit knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "the packaged migrations have no head"
+    return head
+
+
+def current_revision(engine: sa.Engine) -> str | None:
+    """The revision the database is at, or None for an empty database."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    """Migrate the database up to ``revision`` (the newest by default).
+
+    Raises:
+        StoreError: the database was written by a newer perfkit, whose
+            revision this one does not know.
+    """
+    current = current_revision(engine)
+    script = ScriptDirectory.from_config(alembic_config())
+    if current is not None and _unknown(script, current):
+        raise StoreError(
+            f"the store is at schema revision {current}, which this perfkit does "
+            "not know; it was written by a newer perfkit, so upgrade perfkit"
+        )
+    if revision == "head" and current == script.get_current_head():
+        return
+    logger.debug("migrating the store from %s to %s", current or "empty", revision)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def downgrade(engine: sa.Engine, revision: str = "base") -> None:
+    """Migrate the database down to ``revision``; ``"base"`` drops every table."""
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+def _unknown(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is None
+    except CommandError:
+        return True

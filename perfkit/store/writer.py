@@ -1,0 +1,93 @@
+"""Writing one file's spans into the store, straight through the driver.
+
+Rows go to the database as the reader's tuples, with ``executemany`` on the
+driver's own cursor: no ORM object and no SQLAlchemy parameter processing per
+span. Each row batch is also kept as an Arrow record batch, written to
+``span_batches`` in blocks, for reading the run back fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine.interfaces import DBAPIConnection
+
+from perfkit.ingest.schema import COLUMN_NAMES, N_COLUMNS, SpanRow
+from perfkit.store.columnar import BlockEncoder
+
+#: Spans gathered, compressed, before a block of Arrow batches is written.
+BLOCK_ROWS = 100_000
+
+
+class InsertCounts(NamedTuple):
+    """How many rows a write stored, and how many were already there."""
+
+    inserted: int
+    duplicates: int
+
+
+class SpanWriter:
+    """Adds one file's spans to a run, inside the transaction of that file.
+
+    Made by :meth:`Store.writer <perfkit.store.Store.writer>`; rows a run
+    already holds (same trace id, span id and kind) are counted as duplicates
+    and left as they are.
+    """
+
+    def __init__(self, connection: sa.Connection, run_id: int, file_id: int) -> None:
+        self._cursor = dbapi_connection(connection).cursor()
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        # The run and file ids are the store's own integers, written into the
+        # statements so each span row tuple goes to the driver unchanged.
+        ids = f"{int(run_id)}, {int(file_id)}"
+        self._insert_spans = (
+            f"INSERT INTO spans (run_id, file_id, {', '.join(COLUMN_NAMES)})"
+            f" VALUES ({ids}, {', '.join([mark] * N_COLUMNS)})"
+            " ON CONFLICT (run_id, trace_id, span_id, kind) DO NOTHING"
+        )
+        self._insert_block = (
+            "INSERT INTO span_batches (run_id, file_id, rows, data)"
+            f" VALUES ({ids}, {mark}, {mark})"
+        )
+        self._block = BlockEncoder()
+        self.inserted = 0
+        self.duplicates = 0
+        #: Hex SHA-256 of the file, recorded when the transaction commits.
+        self.sha256 = ""
+
+    def add(self, rows: Sequence[SpanRow]) -> InsertCounts:
+        """Write a batch of span rows; return how many were new and how many not."""
+        if not rows:
+            return InsertCounts(0, 0)
+        self._cursor.executemany(self._insert_spans, rows)
+        inserted = self._cursor.rowcount
+        counts = InsertCounts(inserted, len(rows) - inserted)
+        self.inserted += counts.inserted
+        self.duplicates += counts.duplicates
+
+        self._block.add(rows)
+        if self._block.rows >= BLOCK_ROWS:
+            self.flush()
+        return counts
+
+    def flush(self) -> None:
+        """Write the Arrow batches gathered so far; the store calls this last."""
+        if not self._block.rows:
+            return
+        rows = self._block.rows
+        self._cursor.execute(
+            self._insert_block, (rows, memoryview(self._block.finish()))
+        )
+
+    def close(self) -> None:
+        """Release the cursor."""
+        self._cursor.close()
+
+
+def dbapi_connection(connection: sa.Connection) -> DBAPIConnection:
+    """The driver's own connection, inside the transaction SQLAlchemy began."""
+    raw = connection.connection.dbapi_connection
+    assert raw is not None, "connection already closed"
+    return raw

@@ -1,0 +1,66 @@
+"""The terminal summary: golden text, and rich markup in values shown as text."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+from builders import Golden
+from rich.console import Console
+
+from perfkit.analysis.model import Analysis
+from perfkit.reports import TextRenderer
+
+
+def test_matches_golden_file(shop: Analysis, golden: Golden) -> None:
+    golden("summary.txt", TextRenderer(width=100).render(shop))
+
+
+def test_fits_eighty_columns(shop: Analysis) -> None:
+    text = TextRenderer(width=80).render(shop)
+
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "GET /orders/{order_id}" in text
+    assert "N+1 queries (finding 2)" in text
+    assert "Fix: Add an index on products (category_id)" in text
+
+
+def test_rich_markup_in_values_is_printed_literally(shop: Analysis) -> None:
+    shop.run_label = "[bold red]before[/]"
+    text = TextRenderer().render(shop)
+
+    assert "run [bold red]before[/]" in text
+
+
+def test_renderable_prints_in_colour_and_can_leave_out_warnings(
+    shop: Analysis,
+) -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=100, force_terminal=True, color_system="256")
+    console.print(TextRenderer(show_warnings=False).renderable(shop))
+    output = buffer.getvalue()
+
+    assert "\x1b[" in output
+    assert "critical" in output
+    assert "Warnings" not in output
+    assert "Warnings" in TextRenderer().render(shop)
+
+
+def test_names_three_inputs_and_counts_the_rest(shop: Analysis) -> None:
+    shop.inputs = [f"traces/{n}.jsonl" for n in range(1, 6)]
+    text = TextRenderer().render(shop)
+
+    assert (
+        "from traces/1.jsonl, traces/2.jsonl, traces/3.jsonl and 2 more files" in text
+    )
+
+
+def test_names_the_endpoint_once_when_the_title_does(shop: Analysis) -> None:
+    first = shop.findings[0]
+    title = f"Full scan of products under '{first.endpoint}'"
+    shop.findings[0] = dataclasses.replace(first, title=title)
+    text = TextRenderer().render(shop)
+
+    assert title in text
+    assert "Missing index on GET /products/search" not in text
+    assert "N+1 queries on GET /orders/{order_id}" in text
