@@ -31,7 +31,7 @@ from perfkit.ingest import expand_paths, is_trace_file, read_spans, sniff_format
 from perfkit.ingest.results import FileResult, ReadContext
 from perfkit.ingest.schema import COLUMN_INDEX, SpanRow
 from perfkit.store import Store, is_retryable, open_store
-from perfkit.store.columnar import SpanFrameBuilder
+from perfkit.store.columnar import SPAN_KEY, SpanFrameBuilder
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,6 @@ DbArg = Store | str | os.PathLike[str] | sa.URL
 
 DEFAULT_RUN = "default"
 BATCH_SIZE = 20_000
-_DEDUP_KEY = ["trace_id", "span_id", "kind"]
 _TRACE, _SERVICE, _ENDPOINT = (
     itemgetter(COLUMN_INDEX[name]) for name in ("trace_id", "service_name", "endpoint")
 )
@@ -81,7 +80,8 @@ class _Totals:
     def count(self, batch: Sequence[SpanRow]) -> None:
         self.traces.update(map(_TRACE, batch))
         self.services.update(map(_SERVICE, batch))
-        self.endpoints.update(map(_ENDPOINT, batch))
+        # An endpoint belongs to a service: the same route in two is two.
+        self.endpoints.update(zip(map(_SERVICE, batch), map(_ENDPOINT, batch)))
 
 
 @dataclass
@@ -89,8 +89,8 @@ class IngestReport:
     """What one ingest did: every file's outcome and the totals.
 
     ``spans`` counts spans newly stored and ``duplicates`` spans the run already
-    held; ``traces``, ``services`` and ``endpoints`` count the distinct values
-    among all spans read. ``orphans`` counts spans of the whole run whose
+    held; ``traces``, ``services`` and ``endpoints`` (per service) count the
+    distinct values among all spans read. ``orphans`` counts spans of the whole run whose
     parent is not in the run, checked after every file was stored.
     """
 
@@ -295,7 +295,7 @@ def _ingest_inputs(
 
     report.traces = len(totals.traces)
     report.services = len(totals.services - {None})
-    report.endpoints = len(totals.endpoints - {None})
+    report.endpoints = sum(endpoint is not None for _, endpoint in totals.endpoints)
     # Parents are resolved over the whole run, once every file is in.
     if report.files_ok and store.has_run(run):
         report.orphans = store.count_orphans(run)
@@ -405,7 +405,7 @@ def _merge_files(
 
     # Keep the first of each (trace, span, kind), as the store does, and
     # charge each later copy to the file it came from.
-    repeated = frame.duplicated(subset=_DEDUP_KEY, keep="first").to_numpy()
+    repeated = frame.duplicated(subset=SPAN_KEY, keep="first").to_numpy()
     if not repeated.any():
         return frame
     start = 0

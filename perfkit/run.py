@@ -13,15 +13,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from perfkit.ingest.results import FileResult
 
 if TYPE_CHECKING:
     from perfkit.analysis.model import Analysis
-
-# Joins a trace id and a span id into one key; ids never contain it.
-_SEP = "\x1f"
 
 
 @dataclass(eq=False)
@@ -64,11 +62,20 @@ class Run:
         """A boolean Series, True for each span whose parent is missing."""
         spans = self.spans
         parent = spans["parent_span_id"]
-        has_parent = (parent.notna() & (parent != "")).fillna(False)
-        present = spans["trace_id"] + _SEP + spans["span_id"]
-        wanted = spans["trace_id"] + _SEP + parent
-        found = wanted.isin(present).fillna(False)
-        return (has_parent & ~found).astype(bool)
+        has_parent = (parent.notna() & (parent != "")).to_numpy(dtype=bool)
+
+        # Number every trace id and span id, then look each (trace, parent)
+        # pair up among the (trace, span) pairs as integers: far faster than
+        # comparing joined strings. An unknown parent gets code -1, which
+        # makes a number no span has.
+        traces = pd.factorize(spans["trace_id"])[0].astype(np.int64)
+        span_codes, distinct = pd.factorize(spans["span_id"])
+        parent_codes = pd.Index(distinct).get_indexer(parent)
+        width = len(distinct) + 1
+        own = traces * width + span_codes
+        wanted = pd.Series(traces * width + parent_codes)
+        missing = has_parent & ~wanted.isin(own).to_numpy()
+        return pd.Series(missing, index=spans.index, name="orphan")
 
     @property
     def errors(self) -> list[FileResult]:

@@ -123,7 +123,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     provider = setup_tracing(
         settings.traces_path, service_version=SERVICE_VERSIONS[settings.variant]
     )
-    engine = create_engine(f"sqlite:///{settings.db_path}")
+    # A request keeps its connection while it awaits the supplier, so the pool
+    # must hold one per request in flight: a pool wait would block the loop.
+    engine = create_engine(
+        f"sqlite:///{settings.db_path}", pool_size=32, max_overflow=32, pool_timeout=5
+    )
     SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=provider)
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)
 

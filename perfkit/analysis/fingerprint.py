@@ -34,6 +34,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from perfkit.analysis.grouped import group_codes
+
 logger = logging.getLogger(__name__)
 
 #: db.system values (old and new names) -> sqlglot dialect.
@@ -281,66 +283,76 @@ def batch_rewrite(normalised: str) -> Batch | None:
     return Batch(statement=text, column=column.sql())
 
 
+@dataclass(frozen=True)
+class Fingerprints:
+    """The fingerprints of a column of statements, and what each stands for.
+
+    Attributes:
+        fingerprint: Per row, the statement's fingerprint (categorical; NaN
+            where there is no statement).
+        params: Per row, a 64-bit hash of the statement's inline values when
+            it has any (``SqlScan.params``), else NA: equal hashes, equal
+            values.
+        statements: One row per fingerprint, indexed by it: ``normalised``,
+            ``operation`` and ``tables`` (comma-separated).
+    """
+
+    fingerprint: pd.Series
+    params: pd.Series
+    statements: pd.DataFrame
+
+
 def fingerprint_statements(
     statements: pd.Series, dialects: pd.Series | None = None
-) -> pd.DataFrame:
+) -> Fingerprints:
     """Fingerprint a column of raw statements, scanning each distinct one once.
 
     Args:
         statements: Raw statements (missing values allowed).
         dialects: sqlglot dialect per row, or None for sqlglot's default.
-
-    Returns:
-        A frame on the same index with ``fingerprint``, ``normalised``,
-        ``operation``, ``tables`` (comma-separated), ``params`` and
-        ``has_literals`` (see :class:`SqlScan`); a missing statement gives
-        missing values.
     """
-    statement_codes, statement_values = pd.factorize(statements)
-    if dialects is None:
-        dialect_codes = np.zeros(len(statements), dtype=np.intp)
-        dialect_values: list[str | None] = [None]
-    else:
-        dialect_codes, found = pd.factorize(dialects)
-        dialect_codes = dialect_codes + 1
-        dialect_values = [None, *found]
-    pair = statement_codes * len(dialect_values) + dialect_codes
-    pair[statement_codes < 0] = -1
-    codes, pairs = pd.factorize(pair)
+    rows = len(statements)
+    dialects = dialects if dialects is not None else pd.Series([None] * rows)
+    codes, first = group_codes(statements, dialects)
+    raw = statements.iloc[first].to_numpy(dtype=object)
+    dialect = dialects.iloc[first].to_numpy(dtype=object)
 
-    rows: list[tuple[object, ...]] = []
-    for value in pairs:
-        if value < 0:
-            rows.append((None, None, None, None, None, None))
+    prints: list[str | None] = []
+    hashes = np.zeros(len(first), dtype=np.int64)
+    literal = np.zeros(len(first), dtype=bool)
+    infos: dict[str, StatementInfo] = {}
+    for i, (text, name) in enumerate(zip(raw, dialect, strict=True)):
+        if text is None or text is pd.NA or (isinstance(text, float) and text != text):
+            prints.append(None)
             continue
-        raw = str(statement_values[int(value) // len(dialect_values)])
-        scan = scan_sql(raw)
-        info = statement_info(scan.key, dialect_values[value % len(dialect_values)])
-        rows.append(
-            (
-                info.fingerprint,
-                info.normalised,
-                info.operation,
-                ",".join(info.tables),
-                scan.params,
-                scan.has_literals,
-            )
-        )
-    table = pd.DataFrame(rows, columns=list(_STATEMENT_COLUMNS)).astype(
-        _STATEMENT_COLUMNS
+        scan = scan_sql(str(text))
+        info = statement_info(scan.key, None if pd.isna(name) else str(name))
+        infos.setdefault(info.fingerprint, info)
+        prints.append(info.fingerprint)
+        literal[i] = scan.has_literals
+        hashes[i] = int(_hash(scan.params), 16) >> 1  # fits an int64
+
+    found, categories = pd.factorize(pd.Series(prints, dtype="object"))
+    fingerprint = pd.Categorical.from_codes(
+        found[codes] if rows else found, categories=pd.Index(categories, dtype="string")
     )
-    out = table.take(codes).set_axis(statements.index)
-    return out
-
-
-_STATEMENT_COLUMNS = {
-    "fingerprint": "string",
-    "normalised": "string",
-    "operation": "string",
-    "tables": "string",
-    "params": "string",
-    "has_literals": "boolean",
-}
+    params = pd.array(hashes[codes], dtype="Int64")
+    params[~literal[codes]] = pd.NA
+    table = pd.DataFrame(
+        {
+            "normalised": [i.normalised for i in infos.values()],
+            "operation": [i.operation for i in infos.values()],
+            "tables": [",".join(i.tables) for i in infos.values()],
+        },
+        index=pd.Index(list(infos), name="fingerprint", dtype="string"),
+        dtype="string",
+    )
+    index = statements.index
+    return Fingerprints(
+        fingerprint=pd.Series(fingerprint, index=index, name="fingerprint"),
+        params=pd.Series(params, index=index, name="params"),
+        statements=table,
+    )
 
 
 # -- URLs --------------------------------------------------------------------------
@@ -416,21 +428,28 @@ _PATH_PASSES = (
 
 
 def template_urls(urls: pd.Series) -> pd.Series:
-    """:func:`url_template` over a column, computing each distinct URL once."""
-    # Vectorised passes first (RE2, through pyarrow), so URLs that differ only
-    # in ids or the query string fall together before the per-URL work.
+    """:func:`url_template` over a column, computing each distinct URL once.
+
+    Returns a categorical column on the same index, NaN where a URL is missing.
+    """
+    # Vectorised passes first (RE2, through pyarrow) on the distinct URLs, so
+    # URLs that differ only in ids or the query string fall together before
+    # the per-URL work.
     trimmed = urls.astype("string").str.replace(r"[?#].*$", "", regex=True)
-    parts = trimmed.str.extract(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/]*)?(.*)$")
-    path = parts[1]
+    codes, distinct = pd.factorize(trimmed)
+    found = pd.Series(distinct, dtype="string")
+    authority = r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/]*)?"
+    prefix = found.str.replace(authority + ".*$", r"\1", regex=True)
+    path = found.str.replace(authority, "", regex=True)
     for pattern, replacement in _PATH_PASSES:
         # Twice: a match consumes the slash that starts the next segment.
         for _ in range(2):
             path = path.str.replace(pattern, replacement, regex=True)
-    trimmed = parts[0].fillna("") + path
-
-    codes, uniques = pd.factorize(trimmed, use_na_sentinel=True)
-    templates = pd.array([url_template(str(u)) for u in uniques], dtype="string")
-    out = pd.Series(pd.NA, index=urls.index, dtype="string")
-    present = codes >= 0
-    out[present] = templates[codes[present]]
-    return out
+    passed, shapes = pd.factorize(prefix + path)
+    templates = np.array([url_template(str(u)) for u in shapes], dtype=object)
+    names, final = pd.factorize(templates[passed] if len(passed) else templates)
+    row_codes = np.where(codes >= 0, names[codes] if len(names) else -1, -1)
+    category = pd.Categorical.from_codes(
+        row_codes, categories=pd.Index(final, dtype="string")
+    )
+    return pd.Series(category, index=urls.index)

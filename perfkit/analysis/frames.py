@@ -2,7 +2,11 @@
 
 Each is cut from the span frame once, with every column the statistics and
 the detectors need already attached (the request a call belongs to, its
-fingerprint, its URL template), so no detector goes back to the raw spans.
+fingerprint, its URL template), so no detector goes back to the raw spans
+except to quote an example. The tables hold numbers and categoricals only;
+texts (trace ids, raw statements) stay in the span frame and are looked up by
+position for the few findings that quote them, which keeps a million spans
+within memory.
 
 * A *request* is a SERVER span. Its endpoint is the span's ``endpoint``
   column (``"GET /books/{id}"``), or its name when that is missing.
@@ -14,6 +18,8 @@ fingerprint, its URL template), so no detector goes back to the raw spans.
 * An *HTTP call* is any other CLIENT span with a URL, method, server address
   or peer service, except one directly under another CLIENT span (the
   transport layer under an HTTP library's span).
+
+Every table is indexed by the span's position in the span frame.
 """
 
 from __future__ import annotations
@@ -41,69 +47,58 @@ _PARAMETERS = (
 )
 
 
-_REQUEST_COLUMNS = (
-    "trace_id",
-    "service_name",
-    "endpoint",
-    "name",
-    "start_ns",
-    "end_ns",
-    "status_code",
-    "http_status_code",
-)
-_CALL_COLUMNS = (
-    "trace_id",
-    "name",
-    "start_ns",
-    "end_ns",
-    "composite_count",
-    "scope_name",
-    "status_code",
-)
-_HTTP_COLUMNS = ("url", "server_address", "peer_service", "http_method", "http_status_code")
-
-
-def _cut(spans: pd.DataFrame, rows: np.ndarray, columns: tuple[str, ...]) -> pd.DataFrame:
-    """Some columns of some rows: copying only these keeps it cheap."""
-    return spans[list(columns)].iloc[rows]
-
-
 @dataclass(frozen=True)
 class Frames:
-    """Requests, database calls and HTTP calls of one run."""
+    """Requests, database calls and HTTP calls of one run.
+
+    Attributes:
+        requests: ``service`` and ``endpoint`` (categorical), ``start_ns``,
+            ``end_ns``, ``duration_ms``, ``error``, ``client_error``.
+        db: The columns of every call (see :func:`_calls`), plus
+            ``fingerprint`` (categorical, NaN without a statement),
+            ``params`` (hash of inline values, or NA), ``recorded_params``
+            (hash of recorded values, or NA) and ``dialect``.
+        http: The columns of every call, plus ``method``, ``host`` and
+            ``template`` (``"GET http://host/stock/{id}"``).
+        statements: One row per fingerprint: ``normalised``, ``operation``,
+            ``tables``.
+    """
 
     requests: pd.DataFrame
     db: pd.DataFrame
     http: pd.DataFrame
+    statements: pd.DataFrame
 
 
 def build_frames(spans: pd.DataFrame, tree: SpanTree) -> Frames:
     """Cut the request and call tables out of a span frame."""
     requests = _requests(spans)
+    db, statements = _db_calls(spans, tree, requests)
     return Frames(
         requests=requests,
-        db=_db_calls(spans, tree, requests),
+        db=db,
         http=_http_calls(spans, tree, requests),
+        statements=statements,
     )
 
 
 def _requests(spans: pd.DataFrame) -> pd.DataFrame:
     rows = np.flatnonzero(spans["kind"].to_numpy() == KIND_SERVER)
-    cut = _cut(spans, rows, _REQUEST_COLUMNS)
-    status = cut["http_status_code"].astype("Float64").fillna(0).to_numpy(float)
+    start = spans["start_ns"].to_numpy()[rows]
+    end = spans["end_ns"].to_numpy()[rows]
+    http = spans["http_status_code"].array.take(rows)
+    status = pd.array(http, dtype="Float64").fillna(0).to_numpy(dtype=float)
     client_error = (status >= 400) & (status < 500)
-    error = (status >= 500) | (
-        (cut["status_code"].to_numpy() == STATUS_ERROR) & ~client_error
-    )
+    span_error = spans["status_code"].to_numpy()[rows] == STATUS_ERROR
+    endpoint = spans["endpoint"].iloc[rows].fillna(spans["name"].iloc[rows])
     return pd.DataFrame(
         {
-            "trace_id": cut["trace_id"].to_numpy(),
-            "service": cut["service_name"].fillna("").to_numpy(),
-            "endpoint": cut["endpoint"].fillna(cut["name"]).fillna("").to_numpy(),
-            "start_ns": cut["start_ns"].to_numpy(),
-            "end_ns": cut["end_ns"].to_numpy(),
-            "duration_ms": (cut["end_ns"] - cut["start_ns"]).to_numpy() / _NS_PER_MS,
-            "error": error,
+            "service": pd.Categorical(spans["service_name"].iloc[rows].fillna("")),
+            "endpoint": pd.Categorical(endpoint.fillna("")),
+            "start_ns": start,
+            "end_ns": end,
+            "duration_ms": (end - start) / _NS_PER_MS,
+            "error": (status >= 500) | (span_error & ~client_error),
             "client_error": client_error,
         },
         index=pd.Index(rows, name="pos"),
@@ -113,25 +108,28 @@ def _requests(spans: pd.DataFrame) -> pd.DataFrame:
 def _calls(
     spans: pd.DataFrame, rows: np.ndarray, tree: SpanTree, requests: pd.DataFrame
 ) -> pd.DataFrame:
-    """Columns every call carries: where it sits, when, and for whom."""
-    cut = _cut(spans, rows, _CALL_COLUMNS)
+    """Columns every call carries: ``request`` and ``parent`` (positions, -1
+    for none), ``service`` and ``endpoint`` of its request, ``start_ns``,
+    ``end_ns``, ``duration_ms``, ``weight`` (spans it stands for), ``scope``
+    (instrumentation, as a code) and ``error``."""
     request = tree.request[rows]
-    owner = requests.reindex(request)
-    weight = cut["composite_count"].to_numpy()
+    owner = np.searchsorted(requests.index.to_numpy(), request)
+    owner = np.where(request >= 0, owner, -1)
+    start = spans["start_ns"].to_numpy()[rows]
+    end = spans["end_ns"].to_numpy()[rows]
+    scope = pd.factorize(spans["scope_name"])[0][rows]
     return pd.DataFrame(
         {
             "request": request,
             "parent": tree.parent[rows],
-            "trace_id": cut["trace_id"].to_numpy(),
-            "service": owner["service"].to_numpy(),
-            "endpoint": owner["endpoint"].to_numpy(),
-            "name": cut["name"].to_numpy(),
-            "start_ns": cut["start_ns"].to_numpy(),
-            "end_ns": cut["end_ns"].to_numpy(),
-            "duration_ms": (cut["end_ns"] - cut["start_ns"]).to_numpy() / _NS_PER_MS,
-            "weight": np.maximum(weight, 1),
-            "scope": cut["scope_name"].to_numpy(),
-            "error": cut["status_code"].to_numpy() == STATUS_ERROR,
+            "service": requests["service"].array.take(owner, allow_fill=True),
+            "endpoint": requests["endpoint"].array.take(owner, allow_fill=True),
+            "start_ns": start,
+            "end_ns": end,
+            "duration_ms": (end - start) / _NS_PER_MS,
+            "weight": np.maximum(spans["composite_count"].to_numpy()[rows], 1),
+            "scope": scope,
+            "error": spans["status_code"].to_numpy()[rows] == STATUS_ERROR,
         },
         index=pd.Index(rows, name="pos"),
     )
@@ -139,31 +137,42 @@ def _calls(
 
 def _db_calls(
     spans: pd.DataFrame, tree: SpanTree, requests: pd.DataFrame
-) -> pd.DataFrame:
-    is_db = spans["db_system"].notna() | spans["db_statement"].notna()
-    rows = np.flatnonzero((spans["kind"].to_numpy() == KIND_CLIENT) & is_db.to_numpy())
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    is_db = (spans["db_system"].notna() | spans["db_statement"].notna()).to_numpy()
+    rows = np.flatnonzero((spans["kind"].to_numpy() == KIND_CLIENT) & is_db)
     calls = _calls(spans, rows, tree, requests)
-    cut = _cut(spans, rows, ("db_system", "db_statement", "attributes"))
-    dialect = cut["db_system"].astype("object").map(sqlglot_dialect, na_action="ignore")
-    calls["db_system"] = cut["db_system"].to_numpy()
-    calls["dialect"] = dialect.to_numpy()
-    calls["statement"] = cut["db_statement"].to_numpy()
-    found = fingerprint_statements(cut["db_statement"], dialect)
-    for column in found.columns:
-        calls[column] = found[column].to_numpy()
-    calls["recorded_params"] = _recorded_parameters(cut["attributes"]).to_numpy()
-    return calls[~_duplicated(calls)]
+    # Statements are fingerprinted over the whole column, so that their text
+    # is never copied: only codes are taken for the calls' rows.
+    system, systems = pd.factorize(spans["db_system"])
+    names = [sqlglot_dialect(str(s)) for s in systems]
+    dialects, dialect_codes = pd.factorize(pd.Series(names, dtype="object"))
+    per_span = np.where(system >= 0, dialects[system] if len(names) else -1, -1)
+    categories = pd.Index(dialect_codes, dtype="object")
+    dialect = pd.Categorical.from_codes(per_span, categories=categories)
+    found = fingerprint_statements(spans["db_statement"], pd.Series(dialect))
+    calls["dialect"] = dialect.take(rows)
+    calls["fingerprint"] = found.fingerprint.array.take(rows)
+    calls["params"] = found.params.array.take(rows)
+    calls["recorded_params"] = _recorded_parameters(spans, rows)
+    return calls[~_duplicated(calls)], found.statements
 
 
-def _recorded_parameters(attributes: pd.Series) -> pd.Series:
-    """The recorded parameter values of each call as one string, or NA."""
-    out = pd.Series(pd.NA, index=attributes.index, dtype="string")
-    carrying = attributes.str.contains("parameter", regex=False).fillna(False)
-    if not carrying.any():
+def _recorded_parameters(
+    spans: pd.DataFrame, rows: np.ndarray
+) -> pd.api.extensions.ExtensionArray:
+    """A hash of each call's recorded parameter values, or NA."""
+    out = pd.array(np.zeros(len(rows), dtype=np.int64), dtype="Int64")
+    out[:] = pd.NA
+    # Test the whole column first (vectorised), and copy only the few hits.
+    carrying = spans["attributes"].str.contains("parameter", regex=False)
+    hits = np.flatnonzero(carrying.fillna(False).to_numpy(dtype=bool)[rows])
+    if hits.size == 0:
         return out
-    found = attributes[carrying].str.extractall(_PARAMETERS)[0]
+    attributes = spans["attributes"].iloc[rows[hits]].reset_index(drop=True)
+    found = attributes.str.extractall(_PARAMETERS)[0]
     joined = found.groupby(level=0).agg("\x1f".join)
-    out[joined.index] = joined.to_numpy()
+    hashed = pd.util.hash_array(joined.to_numpy(dtype=object)).astype(np.int64)
+    out[hits[joined.index.to_numpy()]] = hashed
     return out
 
 
@@ -172,17 +181,30 @@ def _duplicated(calls: pd.DataFrame) -> np.ndarray:
     but recorded by another instrumentation."""
     if calls.empty:
         return np.zeros(0, dtype=bool)
-    ordered = calls.sort_values(
-        ["request", "fingerprint", "start_ns", "end_ns"],
-        ascending=[True, True, True, False],
+    fingerprint = calls["fingerprint"].cat.codes.to_numpy()
+    order = np.lexsort(
+        (
+            -calls["end_ns"].to_numpy(),
+            calls["start_ns"].to_numpy(),
+            fingerprint,
+            calls["request"].to_numpy(),
+        )
     )
-    same = (
-        (ordered["request"] == ordered["request"].shift())
-        & (ordered["fingerprint"] == ordered["fingerprint"].shift()).fillna(False)
-        & (ordered["end_ns"] <= ordered["end_ns"].shift())
-        & (ordered["scope"] != ordered["scope"].shift()).fillna(False)
+    request = calls["request"].to_numpy()[order]
+    fp = fingerprint[order]
+    end = calls["end_ns"].to_numpy()[order]
+    scope = calls["scope"].to_numpy()[order]
+    inner = np.zeros(len(order), dtype=bool)
+    inner[1:] = (
+        (request[1:] == request[:-1])
+        & (fp[1:] == fp[:-1])
+        & (fp[1:] >= 0)
+        & (end[1:] <= end[:-1])
+        & (scope[1:] != scope[:-1])
     )
-    return same.reindex(calls.index).to_numpy(dtype=bool)
+    duplicated = np.zeros(len(order), dtype=bool)
+    duplicated[order] = inner
+    return duplicated
 
 
 def _http_calls(
@@ -201,18 +223,26 @@ def _http_calls(
         (kind == KIND_CLIENT) & ~is_db & addressed & (parent_kind != KIND_CLIENT)
     )
     calls = _calls(spans, rows, tree, requests)
-    cut = _cut(spans, rows, _HTTP_COLUMNS)
+    cut = spans[["url", "server_address", "peer_service", "http_method"]].iloc[rows]
 
-    url = cut["url"]
-    template = template_urls(url)
-    url_host = template.str.extract(r"^[a-z][a-z0-9+.-]*://([^/]+)", expand=False)
+    template = template_urls(cut["url"])
+    names = template.cat.categories
+    code = template.cat.codes.to_numpy()
+    # Worked out once per distinct template, then spread over the calls.
+    per_template = names.str.extract(r"^[a-z][a-z0-9+.-]*://([^/]+)", expand=False)
+    url_host = pd.Series(
+        np.where(code >= 0, per_template.to_numpy(dtype=object)[code], None),
+        index=cut.index,
+        dtype="string",
+    )
     host = cut["server_address"].fillna(url_host).fillna(cut["peer_service"])
+    text = template.astype("string")
     # A relative URL gets the host in front, so the template names the target.
-    relative = template.str.startswith("/").fillna(False) & host.notna()
-    template = template.where(~relative, host + template).fillna(host)
+    relative = np.asarray(names.str.startswith("/"), dtype=bool)
+    relative = np.where(code >= 0, relative[code] if len(names) else False, False)
+    text = text.where(~(relative & host.notna().to_numpy()), host + text).fillna(host)
     method = cut["http_method"].fillna("")
-    calls["method"] = method.to_numpy()
-    calls["host"] = host.fillna("").to_numpy()
-    calls["template"] = (method + " " + template.fillna("")).str.strip().to_numpy()
-    calls["status"] = cut["http_status_code"].to_numpy()
+    calls["method"] = pd.Categorical(method)
+    calls["host"] = pd.Categorical(host.fillna(""))
+    calls["template"] = pd.Categorical((method + " " + text.fillna("")).str.strip())
     return calls

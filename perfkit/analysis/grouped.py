@@ -124,28 +124,49 @@ def percentile_ci(
 def group_codes(*columns: npt.ArrayLike | pd.Series) -> tuple[IntArray, IntArray]:
     """Number the distinct combinations of several columns.
 
-    Faster than factorising a MultiIndex: each column is factorised alone and
-    the codes are combined arithmetically, re-factorised after each column so
-    the combined number never overflows. Missing values form a group of
-    their own.
+    Faster than factorising a MultiIndex: each column becomes small integer
+    codes (integer columns by offset, others by factorising; categoricals use
+    their own codes), the codes are combined arithmetically into one int64,
+    and that is factorised once. Where the product of the columns' ranges
+    could overflow, the combination is re-factorised first. Missing values
+    form a group of their own.
 
     Returns:
         Each row's group code (0..n_groups-1, in order of first appearance)
         and, per group, the position of its first row.
     """
     combined: IntArray | None = None
+    width = 1
     for column in columns:
-        values = column if isinstance(column, pd.Series) else np.asarray(column)
-        codes, uniques = pd.factorize(values)
-        codes = codes.astype(np.int64) + 1
-        if combined is not None:
-            codes = combined * np.int64(len(uniques) + 1) + codes
-        combined = pd.factorize(codes)[0].astype(np.int64)
+        codes, size = _small_codes(column)
+        if combined is None:
+            combined, width = codes, size
+            continue
+        if width * size >= 2**62:
+            combined = pd.factorize(combined)[0].astype(np.int64)
+            width = int(combined.max(initial=0)) + 1
+        combined = combined * np.int64(size) + codes
+        width *= size
     if combined is None or combined.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    combined = pd.factorize(combined)[0].astype(np.int64)
 
     # Codes appear in order, so a group starts where the running maximum grows.
     running = np.maximum.accumulate(combined)
     starts = np.ones(combined.size, dtype=bool)
     starts[1:] = running[1:] > running[:-1]
     return combined, np.flatnonzero(starts).astype(np.int64)
+
+
+def _small_codes(column: npt.ArrayLike | pd.Series) -> tuple[IntArray, int]:
+    """Non-negative integer codes for a column, and how many values they span."""
+    if isinstance(column, pd.Series) and isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy().astype(np.int64) + 1
+        return codes, len(column.cat.categories) + 1
+    values = column.to_numpy() if isinstance(column, pd.Series) else np.asarray(column)
+    if values.dtype.kind in "iu" and values.size:
+        low, high = int(values.min()), int(values.max())
+        if high - low < 2**40:
+            return values.astype(np.int64) - low, high - low + 1
+    found, uniques = pd.factorize(column if isinstance(column, pd.Series) else values)
+    return found.astype(np.int64) + 1, len(uniques) + 1

@@ -74,7 +74,7 @@ def request_breakdown(frames: Frames) -> pd.DataFrame:
         np.concatenate([db_end, http_end]),
         n,
     )
-    queries = frames.db[(frames.db["request"] >= 0) & frames.db["statement"].notna()]
+    queries = frames.db[(frames.db["request"] >= 0) & frames.db["fingerprint"].notna()]
     calls = frames.http[frames.http["request"] >= 0]
     out = requests.copy()
     out["db_ms"] = union_ns(db_row, db_start, db_end, n) / _NS_PER_MS

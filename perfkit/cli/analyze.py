@@ -6,12 +6,12 @@ import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
 from rich.markup import escape
 
-from perfkit.analysis.model import Analysis
 from perfkit.cli._common import console, err_console, handle_errors, store_options
 from perfkit.errors import InputError, StoreError
 from perfkit.ingest.schema import KIND_SERVER
@@ -23,7 +23,10 @@ from perfkit.reports import (
     report_targets,
     write_report,
 )
-from perfkit.run import Run
+
+if TYPE_CHECKING:
+    from perfkit.analysis.model import Analysis
+    from perfkit.run import Run
 
 #: Exit code when the inputs hold no request to analyse.
 EXIT_NO_DATA = 3
@@ -110,13 +113,18 @@ def analyze(
         # Check the format and output before the slow part, not after it.
         if output is not None:
             report_targets(output, report_format)
+        app_db_url = _app_db_url(app_db)
         config = load_config(config_file)
         if top is not None:
             config = dataclasses.replace(config, top=top)
         run = _open_run(paths, db_url if db_given else None, run_label, skip_invalid)
         _require_requests(run, paths)
         result = analyze_run(
-            run.spans, config, app_db=app_db, label=run.label, inputs=run.sources
+            run.spans,
+            config,
+            app_db=app_db_url,
+            label=run.label,
+            inputs=run.sources,
         )
         written = write_report(result, output, format=report_format) if output else []
 
@@ -162,6 +170,20 @@ def _label_for(paths: Sequence[str]) -> str:
         return "default"
     name = Path(paths[0]).resolve().name
     return name.split(".", 1)[0] or "default"
+
+
+def _app_db_url(app_db: str | None) -> str | None:
+    """``--app-db`` as a URL: a file path becomes a sqlite:/// URL."""
+    if app_db is None or "://" in app_db:
+        return app_db
+    path = Path(app_db)
+    if not path.is_file():
+        raise InputError(
+            app_db,
+            "no such SQLite file for --app-db; give the application database's "
+            "file, or a URL such as postgresql://user@127.0.0.1/shop",
+        )
+    return f"sqlite:///{path.resolve()}"
 
 
 def _require_requests(run: Run, paths: Sequence[str]) -> None:

@@ -52,11 +52,15 @@ def make_resource(attributes: Mapping[str, Any]) -> Resource:
 
 
 def span_row(
-    ids: tuple[str, str, str | None],
+    trace_id: str,
+    span_id: str,
+    parent_span_id: str | None,
     name: str,
     kind: int,
-    times: tuple[int, int],
-    status: tuple[int, str | None],
+    start: int,
+    end: int,
+    status_code: int,
+    status_message: str | None,
     resource: Resource,
     scope: tuple[str | None, str | None],
     attributes: dict[str, Any],
@@ -66,14 +70,18 @@ def span_row(
     peer_service: str | None = None,
     composite: object = None,
 ) -> SpanRow:
-    """One span row tuple.
+    """One span row tuple, in the order of SPAN_COLUMNS.
 
     Args:
-        ids: trace id, span id and parent span id (None for a root).
+        trace_id: 32 lowercase hex digits.
+        span_id: 16 lowercase hex digits.
+        parent_span_id: the parent's span id, None for a root.
         name: the span name.
         kind: the OTLP SpanKind number.
-        times: start and end, int64 nanoseconds since the epoch.
-        status: the OTLP StatusCode number and the status message.
+        start: start time, int64 nanoseconds since the epoch.
+        end: end time, likewise.
+        status_code: the OTLP StatusCode number.
+        status_message: the status message, or None.
         resource: the span's resource.
         scope: instrumentation scope name and version.
         attributes: the raw span attributes as plain values.
@@ -84,26 +92,35 @@ def span_row(
             attributes; 1 when absent.
 
     Raises:
-        BadSpan: the end is before the start, or a time is out of the int64 range.
+        BadSpan: the end is before the start, or beyond the int64 range.
     """
-    start, end = times
     if end < start:
         raise BadSpan(
             "end_before_start", f"span ends ({end}) before it starts ({start})"
         )
     if end > INT64_MAX:
         raise BadSpan("bad_time", f"span end {end} is beyond the int64 range")
+    count = 1
+    if (
+        composite is not None
+        or "composite.count" in attributes
+        or "span.composite.count" in attributes
+    ):
+        count = composite_count(attributes, composite)
     return (
-        *ids,
+        trace_id,
+        span_id,
+        parent_span_id,
         name,
         kind,
         start,
         end,
-        *status,
+        status_code,
+        status_message,
         resource.service_name,
         *scope,
         *normalise(attributes, kind, name, peer_service=peer_service),
-        composite_count(attributes, composite),
+        count,
         dumps(attributes) if attributes else EMPTY_OBJECT,
         resource.attributes_json,
         events_json,

@@ -60,6 +60,46 @@ def hex_id(value: object, nbytes: int, *, pad: bool = False) -> str | None:
     return _lenient_id(value.strip(), nbytes, pad=pad)
 
 
+_TRACE_MEMO: dict[str, str] = {}
+_TRACE_MEMO_LIMIT: Final = 65_536
+
+
+def trace_id_of(value: object) -> str | None:
+    """``hex_id(value, 16)``, remembered: the spans of a trace repeat its id."""
+    if type(value) is not str:
+        return hex_id(value, 16)
+    result = _TRACE_MEMO.get(value)
+    if result is None:
+        result = hex_id(value, 16)
+        if result is not None:
+            if len(_TRACE_MEMO) >= _TRACE_MEMO_LIMIT:
+                _TRACE_MEMO.clear()
+            _TRACE_MEMO[value] = result
+    return result
+
+
+_PARENT_MEMO: dict[str, str | None] = {}
+
+
+def parent_id_of(value: object) -> str | None:
+    """``parent_id(value)``, remembered: siblings repeat their parent's id.
+
+    Raises:
+        BadValue: the value is present but is not a span id.
+    """
+    if type(value) is not str:
+        return parent_id(value)
+    try:
+        return _PARENT_MEMO[value]
+    except KeyError:
+        pass
+    result = parent_id(value)
+    if len(_PARENT_MEMO) >= _TRACE_MEMO_LIMIT:
+        _PARENT_MEMO.clear()
+    _PARENT_MEMO[value] = result
+    return result
+
+
 def _lenient_id(text: str, nbytes: int, *, pad: bool) -> str | None:
     width = 2 * nbytes
     if text[:2] in ("0x", "0X"):

@@ -172,11 +172,14 @@ def _span(span: dict[str, Any], resource: Resource) -> SpanRow:
     scope = _scope(attributes)
     name = span.get("operationName")
     return span_row(
-        (trace_id, span_id, parent),
+        trace_id,
+        span_id,
+        parent,
         name if isinstance(name, str) else "",
         kind,
-        (start, end),
-        status,
+        start,
+        end,
+        *status,
         resource,
         scope,
         attributes,

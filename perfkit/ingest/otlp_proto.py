@@ -157,11 +157,15 @@ def _span(
     except BadValue as error:
         raise BadSpan("bad_value", str(error)) from None
     return span_row(
-        (trace_id.hex(), span_id.hex(), parent.hex() if parent.strip(b"\0") else None),
+        trace_id.hex(),
+        span_id.hex(),
+        parent.hex() if parent.strip(b"\0") else None,
         span.name,
         span.kind,
-        (start, end),
-        (span.status.code, span.status.message or None),
+        start,
+        end,
+        span.status.code,
+        span.status.message or None,
         resource,
         scope,
         attrs,

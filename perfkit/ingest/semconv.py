@@ -7,15 +7,47 @@ passes a span's attributes through :func:`normalise`, which returns the
 normalised columns of :data:`~perfkit.ingest.schema.SPAN_COLUMNS` from
 ``http_method`` to ``endpoint``. Where a span carries both names, the new one
 wins; the raw attributes are stored unchanged beside them.
+
+The rules are in :mod:`perfkit.ingest._semconv_rules`. Spans from one
+instrumentation carry the same attribute names span after span, so the rules
+are resolved once per *shape* (which known names are present, and whether
+the span is a SERVER span) into a plan of which attribute fills which column;
+a span then costs one lookup per column.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Final
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any, Final
 
+from perfkit.ingest._semconv_rules import (
+    CLIENT_ADDRESS_KEYS,
+    CLIENT_URL_KEYS,
+    DB_SYSTEM_RENAMES,
+    INT32_MAX,
+    METHOD_KEYS,
+    NAMESPACE_KEYS,
+    OPERATION_KEYS,
+    PEER_KEYS,
+    ROUTE_KEYS,
+    SERVER_ADDRESS_KEYS,
+    SERVER_URL_KEYS,
+    STATEMENT_KEYS,
+    STATUS_KEYS,
+    SYSTEM_KEYS,
+    TABLE_KEYS,
+    Normalised,
+    normalise_reference,
+    status_code,
+    strip_port,
+    text,
+    url_host,
+)
 from perfkit.ingest.schema import KIND_SERVER
+
+__all__ = ["NORMALISED_COLUMNS", "Normalised", "normalise", "strip_port"]
 
 #: The normalised columns, in row order, that :func:`normalise` returns.
 NORMALISED_COLUMNS: Final = (
@@ -33,83 +65,50 @@ NORMALISED_COLUMNS: Final = (
     "endpoint",
 )
 
-Normalised = tuple[
-    str | None,  # http_method
-    str | None,  # http_route
-    int | None,  # http_status_code
-    str | None,  # url
-    str | None,  # server_address
-    str | None,  # peer_service
-    str | None,  # db_system
-    str | None,  # db_statement
-    str | None,  # db_operation
-    str | None,  # db_table
-    str | None,  # db_namespace
-    str | None,  # endpoint
-]
+_KNOWN_KEYS: Final = frozenset(
+    (
+        *METHOD_KEYS,
+        *ROUTE_KEYS,
+        *STATUS_KEYS,
+        *SERVER_URL_KEYS,
+        *CLIENT_URL_KEYS,
+        "url.query",
+        *SERVER_ADDRESS_KEYS,
+        *CLIENT_ADDRESS_KEYS,
+        *PEER_KEYS,
+        *SYSTEM_KEYS,
+        *STATEMENT_KEYS,
+        *OPERATION_KEYS,
+        *TABLE_KEYS,
+        *NAMESPACE_KEYS,
+    )
+)
+_ONLY_TEXT: Final = frozenset({str})
+_PLAN_LIMIT: Final = 10_000
+_NONE_INDEX: Final = -2  # in the fetched values, followed by None...
+_HINT_INDEX: Final = -1  # ...and the peer-service hint
 
-# Values of db.system renamed in db.system.name; the others are unchanged.
-_DB_SYSTEM_RENAMES: Final = {
-    "mssql": "microsoft.sql_server",
-    "oracle": "oracle.db",
-    "db2": "ibm.db2",
-    "cosmosdb": "azure.cosmosdb",
-}
-# Where the collection (table) name lives, newest first.
-_TABLE_KEYS: Final = (
-    "db.collection.name",
-    "db.sql.table",
-    "db.cassandra.table",
-    "db.mongodb.collection",
-    "db.cosmosdb.container",
-)
-_INT32_MAX: Final = 2**31 - 1
-_NO_DB: Final = (None, None, None, None, None)
 
-# Every attribute normalise() reads, by group.
-_HTTP_KEYS: Final = frozenset(
-    {
-        "http.request.method",
-        "http.method",
-        "http.route",
-        "http.response.status_code",
-        "http.status_code",
-        "url.full",
-        "http.url",
-        "url.path",
-        "http.target",
-        "http.path",
-    }
-)
-_ADDRESS_KEYS: Final = frozenset(
-    {
-        "server.address",
-        "net.peer.name",
-        "http.host",
-        "net.host.name",
-        "http.server_name",
-    }
-)
-_PEER_KEYS: Final = frozenset({"service.peer.name", "peer.service"})
-_DB_KEYS: Final = frozenset(
-    {
-        "db.system.name",
-        "db.system",
-        "db.query.text",
-        "db.statement",
-        "sql.query",
-        "db.operation.name",
-        "db.operation",
-        "db.namespace",
-        "db.name",
-        "db.redis.database_index",
-        "db.mssql.instance_name",
-        *_TABLE_KEYS,
-    }
-)
-_KNOWN_KEYS: Final = _HTTP_KEYS | _ADDRESS_KEYS | _PEER_KEYS | _DB_KEYS
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Which attribute fills which column, for one shape of span.
 
-Getter = Callable[[str], object]
+    ``fetch`` takes the winning attributes' values in one call; ``arrange``
+    puts them, None and the peer-service hint, into the ten text columns
+    (http_method to db_namespace without the status code).
+    """
+
+    fetch: Callable[[Mapping[str, object]], tuple[object, ...]]
+    arrange: Callable[[tuple[object, ...]], tuple[Any, ...]]
+    status_key: str | None
+    fix: bool  # method, URL or address need work beyond the lookup
+    url_query: bool  # the URL is url.path, joined with url.query
+    strip_host: bool  # the address is http.host, which may carry a port
+    host_from_url: bool  # no address attribute: take the URL's host
+    rename_system: bool  # db.system, some of whose old values were renamed
+
+
+_PLANS: dict[tuple[tuple[str, ...], bool], _Plan | None] = {}
 
 
 def normalise(
@@ -132,143 +131,130 @@ def normalise(
     Returns:
         A tuple in the order of :data:`NORMALISED_COLUMNS`.
     """
-    # Most spans carry one group of conventions or none: look only at those.
-    present = _KNOWN_KEYS.intersection(attributes) if attributes else None
-    if not present:
-        endpoint = name if kind == KIND_SERVER else None
-        return (None, None, None, None, None, peer_service, *_NO_DB, endpoint)
-    get = attributes.get
+    server = kind == KIND_SERVER
+    shape = (tuple(attributes), server)
+    plan = _PLANS.get(shape, _NO_PLAN) if attributes else None
+    if plan is _NO_PLAN:
+        plan = _plan(shape)
+    if plan is None:
+        endpoint = name if server else None
+        return (None, None, None, None, None, peer_service, *(None,) * 5, endpoint)
 
-    method = route = status = url = None
-    if not present.isdisjoint(_HTTP_KEYS):
-        method = http_method(get)
-        route = _text(get("http.route"))
-        status = _status(get("http.response.status_code"), get("http.status_code"))
-        url = _url(get, kind)
-    address = None
-    if not present.isdisjoint(_ADDRESS_KEYS) or (url and "://" in url):
-        address = _server_address(get, kind, url)
-    if not present.isdisjoint(_PEER_KEYS):
-        peer_service = _text(_first(get("service.peer.name"), get("peer.service")))
-    database = _NO_DB if present.isdisjoint(_DB_KEYS) else _database(get)
+    values = plan.fetch(attributes)
+    if not _ONLY_TEXT.issuperset(map(type, values)):
+        if None in values:
+            # A present attribute holds null: let the rules skip it.
+            return normalise_reference(
+                attributes, kind, name, peer_service=peer_service
+            )
+        values = tuple(map(text, values))
+    texts = plan.arrange((*values, None, peer_service))
+    if plan.rename_system and texts[5] in DB_SYSTEM_RENAMES:
+        texts = (*texts[:5], DB_SYSTEM_RENAMES[texts[5]], *texts[6:])
+    if plan.fix:
+        texts = _fix(texts, plan, attributes)
+    status = None
+    if plan.status_key is not None:
+        status = attributes[plan.status_key]
+        if type(status) is not int or not 0 <= status <= INT32_MAX:
+            status = status_code(status)
+    method, route = texts[0], texts[1]
+    endpoint = (f"{method} {route}" if method and route else name) if server else None
+    return (method, route, status, *texts[2:], endpoint)
 
-    endpoint = None
-    if kind == KIND_SERVER:
-        endpoint = f"{method} {route}" if method and route else name
-    return (method, route, status, url, address, peer_service, *database, endpoint)
+
+def _fix(
+    texts: tuple[Any, ...], plan: _Plan, attributes: Mapping[str, object]
+) -> tuple[Any, ...]:
+    method, route, url, address, *rest = texts
+    if method is not None:
+        if method == "_OTHER":
+            method = text(attributes.get("http.request.method_original")) or method
+        method = method.upper() or None
+    if plan.url_query:
+        query = text(attributes.get("url.query"))
+        url = f"{url}?{query}" if query else url
+    if plan.strip_host:
+        address = strip_port(address)
+    elif plan.host_from_url and url and "://" in url:
+        address = url_host(url)
+    return (method, route, url, address, *rest)
 
 
-def _database(get: Getter) -> tuple[str | None, ...]:
-    return (
-        _db_system(get),
-        _text(_first(get("db.query.text"), get("db.statement"), get("sql.query"))),
-        _text(_first(get("db.operation.name"), get("db.operation"))),
-        _text(_first(*[get(key) for key in _TABLE_KEYS])),
-        _namespace(get),
+_NO_PLAN: Final = _Plan(
+    fetch=tuple,
+    arrange=tuple,
+    status_key=None,
+    fix=False,
+    url_query=False,
+    strip_host=False,
+    host_from_url=False,
+    rename_system=False,
+)
+
+
+def _plan(shape: tuple[tuple[str, ...], bool]) -> _Plan | None:
+    names, server = shape
+    present = _KNOWN_KEYS.intersection(names)
+    plan = _make_plan(present, server) if present else None
+    if len(_PLANS) >= _PLAN_LIMIT:
+        _PLANS.clear()
+    _PLANS[shape] = plan
+    return plan
+
+
+def _make_plan(present: frozenset[str], server: bool) -> _Plan:
+    def pick(keys: tuple[str, ...]) -> str | None:
+        return next((key for key in keys if key in present), None)
+
+    method_key = pick(METHOD_KEYS)
+    url_key = pick(SERVER_URL_KEYS if server else CLIENT_URL_KEYS)
+    address_key = pick(SERVER_ADDRESS_KEYS if server else CLIENT_ADDRESS_KEYS)
+    system_key = pick(SYSTEM_KEYS)
+    columns = (
+        method_key,
+        pick(ROUTE_KEYS),
+        url_key,
+        address_key,
+        pick(PEER_KEYS),
+        system_key,
+        pick(STATEMENT_KEYS),
+        pick(OPERATION_KEYS),
+        pick(TABLE_KEYS),
+        pick(NAMESPACE_KEYS),
+    )
+    keys = [key for key in columns if key is not None]
+    positions = []
+    for column, key in enumerate(columns):
+        if key is not None:
+            positions.append(keys.index(key))
+        elif column == _PEER_COLUMN:
+            positions.append(len(keys) + 2 + _HINT_INDEX)
+        else:
+            positions.append(len(keys) + 2 + _NONE_INDEX)
+    url_query = url_key == "url.path" and "url.query" in present
+    strip_host = address_key == "http.host"
+    host_from_url = address_key is None and url_key is not None
+    return _Plan(
+        fetch=_getter(keys),
+        arrange=itemgetter(*positions),
+        status_key=pick(STATUS_KEYS),
+        fix=method_key is not None or url_query or strip_host or host_from_url,
+        url_query=url_query,
+        strip_host=strip_host,
+        host_from_url=host_from_url,
+        rename_system=system_key == "db.system",
     )
 
 
-def http_method(get: Getter) -> str | None:
-    """The HTTP request method, upper case; ``_OTHER`` gives way to the original."""
-    method = get("http.request.method")
-    if method == "_OTHER":
-        method = get("http.request.method_original") or method
-    if method is None:
-        method = get("http.method")
-    text = _text(method)
-    return text.upper() if text else None
+_PEER_COLUMN: Final = 4
 
 
-def _url(get: Getter, kind: int) -> str | None:
-    # Servers are known by path and query, clients by the full URL.
-    full = _first(get("url.full"), get("http.url"))
-    if kind != KIND_SERVER and full is not None:
-        return _text(full)
-    path = get("url.path")
-    if path is not None:
-        query = get("url.query")
-        return f"{path}?{query}" if query else _text(path)
-    # http.path is what Brave (Zipkin) instrumentation records.
-    return _text(_first(get("http.target"), full, get("http.path")))
-
-
-def _server_address(get: Getter, kind: int, url: str | None) -> str | None:
-    address = get("server.address")
-    if address is None and kind != KIND_SERVER:
-        address = get("net.peer.name")
-    if address is None:
-        host = get("http.host")
-        address = strip_port(host) if isinstance(host, str) else host
-    if address is None and kind == KIND_SERVER:
-        address = _first(get("net.host.name"), get("http.server_name"))
-    if address is None and url and "://" in url:
-        address = _url_host(url)
-    return _text(address)
-
-
-def _db_system(get: Getter) -> str | None:
-    system = get("db.system.name")
-    if system is None:
-        system = get("db.system")
-        if isinstance(system, str):
-            system = _DB_SYSTEM_RENAMES.get(system, system)
-    return _text(system)
-
-
-def _namespace(get: Getter) -> str | None:
-    return _text(
-        _first(
-            get("db.namespace"),
-            get("db.name"),
-            get("db.redis.database_index"),
-            get("db.mssql.instance_name"),
-        )
-    )
-
-
-def _status(new: object, old: object) -> int | None:
-    value = old if new is None else new
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        value = value.strip()
-        if not value.isdigit():
-            return None
-        value = int(value)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int) and 0 <= value <= _INT32_MAX:
-        return value
-    return None
-
-
-def strip_port(host: str) -> str:
-    """``example.com:8080`` -> ``example.com``; IPv6 ``[::1]:80`` -> ``::1``."""
-    if host.startswith("["):
-        end = host.find("]")
-        return host[1:end] if end > 0 else host
-    if host.count(":") == 1:
-        return host.split(":", 1)[0]
-    return host
-
-
-def _url_host(url: str) -> str | None:
-    try:
-        return urlsplit(url).hostname
-    except ValueError:
-        return None
-
-
-def _first(*values: object) -> object:
-    for value in values:
-        if value is not None:
-            return value
-    return None
-
-
-def _text(value: object) -> str | None:
-    if value is None or type(value) is str:
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _getter(keys: list[str]) -> Callable[[Mapping[str, object]], tuple[object, ...]]:
+    # itemgetter returns a bare value for one key, and takes no fewer.
+    if not keys:
+        return lambda attributes: ()
+    if len(keys) == 1:
+        (key,) = keys
+        return lambda attributes: (attributes[key],)
+    return itemgetter(*keys)

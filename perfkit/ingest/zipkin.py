@@ -137,11 +137,14 @@ def _span(span: dict[str, Any], resources: dict[str, Resource]) -> SpanRow:
     remote = span.get("remoteEndpoint") or {}
     name = span.get("name")
     return span_row(
-        (trace_id, span_id, parent),
+        trace_id,
+        span_id,
+        parent,
         name if isinstance(name, str) else "",
         kind,
-        (start, end),
-        status,
+        start,
+        end,
+        *status,
         _resource(span.get("localEndpoint"), resources),
         scope,
         attributes,

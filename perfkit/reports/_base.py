@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from perfkit.analysis.model import Analysis
+if TYPE_CHECKING:
+    from perfkit.analysis.model import Analysis
 
 
 class Renderer(ABC):

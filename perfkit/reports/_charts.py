@@ -14,6 +14,7 @@ from typing import Any
 
 import matplotlib as mpl
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from perfkit.reports import _format as fmt
 from perfkit.reports._view import EndpointRow
@@ -80,7 +81,9 @@ def _draw(rows: Sequence[EndpointRow]) -> Figure:
             va="center",
             fontsize=8,
         )
-    axes.set_xlabel("p95 latency (ms); whiskers: 95% confidence interval")
+    in_seconds = max(p + h for p, h in zip(p95, high, strict=True)) >= 2000
+    axes.xaxis.set_major_formatter(FuncFormatter(_seconds if in_seconds else _millis))
+    axes.set_xlabel("p95 latency; whiskers: 95% confidence interval")
     axes.margins(x=0.15)
     axes.spines[["top", "right"]].set_visible(False)
     axes.grid(axis="x", alpha=0.3)
@@ -93,3 +96,11 @@ def _label(row: EndpointRow) -> str:
     if len(label) > _LABEL_CHARS:
         label = label[: _LABEL_CHARS - 1] + "…"
     return label
+
+
+def _seconds(value: float, _position: int | None = None) -> str:
+    return f"{value / 1000:g} s"
+
+
+def _millis(value: float, _position: int | None = None) -> str:
+    return f"{value:g} ms"

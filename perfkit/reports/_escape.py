@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
+from markupsafe import Markup, escape
+
 #: Characters that start Markdown or GFM markup inline; a backslash disarms them.
 _MD_PUNCTUATION = re.compile(r"([\\`*_\[\]|~#])")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 _BACKTICK_RUN = re.compile(r"`+")
+_CODE_IN_PROSE = re.compile(r"`([^`\n]+)`")
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")
 
 #: Query parameters whose values are masked wherever a URL is shown.
@@ -74,6 +77,31 @@ def md_block(value: object, language: str = "") -> MdSafe:
     longest = max((len(run) for run in _BACKTICK_RUN.findall(text)), default=0)
     fence = "`" * max(3, longest + 1)
     return MdSafe(f"{fence}{language}\n{text}\n{fence}")
+
+
+def md_prose(value: object) -> MdSafe:
+    """Text written by perfkit, its `backticked` words as code spans.
+
+    Everything is escaped as by :func:`md_escape`; only the backtick pairs
+    turn into code spans, whose content is shown literally.
+    """
+    parts = _CODE_IN_PROSE.split(_NEWLINES.sub(" ", str(value)))
+    # split() alternates text and the captured code: even indexes are text.
+    return MdSafe(
+        "".join(
+            md_code(part) if index % 2 else md_escape(part)
+            for index, part in enumerate(parts)
+        )
+    )
+
+
+def html_prose(value: object) -> Markup:
+    """Text written by perfkit, escaped, its `backticked` words as ``<code>``."""
+    parts = _CODE_IN_PROSE.split(str(value))
+    return Markup("").join(
+        Markup("<code>{}</code>").format(part) if index % 2 else escape(part)
+        for index, part in enumerate(parts)
+    )
 
 
 def mask_url(url: str) -> str:

@@ -72,9 +72,17 @@ def decimal(value: float | None) -> str:
 
 
 def p95_interval(low: float | None, high: float | None) -> str:
-    """The 95% confidence interval of a p95, as "388–441 ms"."""
-    if low is None or high is None:
+    """The 95% confidence interval of a p95, as "388–441 ms".
+
+    A bound the data cannot give (too few requests above the p95, say) is left
+    open: "≥ 8.84 s".
+    """
+    if low is None and high is None:
         return MISSING
+    if high is None:
+        return f"≥ {ms(low)}"
+    if low is None:
+        return f"≤ {ms(high)}"
     first, last = ms(low), ms(high)
     unit = last.rpartition(" ")[2]
     if first.endswith(f" {unit}"):
@@ -87,10 +95,19 @@ def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
 
 
+def yes_no(value: object) -> str:
+    """A flag as "yes" or "no"."""
+    return "yes" if value else "no"
+
+
 def evidence_value(value: object) -> str:
     """An evidence value that has no special format, as text."""
+    if isinstance(value, bool):
+        return yes_no(value)
     if isinstance(value, list | tuple):
-        return ", ".join(str(item) for item in value)
+        return ", ".join(evidence_value(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {evidence_value(v)}" for k, v in value.items())
     if isinstance(value, float):
-        return f"{value:g}"
+        return f"{value:,.6g}"
     return MISSING if value is None else str(value)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from markupsafe import Markup
 
-from perfkit.analysis.model import Analysis
 from perfkit.reports._base import Renderer
-from perfkit.reports._charts import p95_chart
 from perfkit.reports._templates import html_environment
 from perfkit.reports._view import build_view
+
+if TYPE_CHECKING:
+    from perfkit.analysis.model import Analysis
 
 
 class HtmlRenderer(Renderer):
@@ -23,6 +26,9 @@ class HtmlRenderer(Renderer):
     other_extensions = (".htm",)
 
     def render(self, analysis: Analysis) -> str:
+        # matplotlib takes a while to import; only this report needs it.
+        from perfkit.reports._charts import p95_chart
+
         view = build_view(analysis)
         chart = p95_chart(view.top)
         template = html_environment().get_template("report.html.j2")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import orjson
 
-from perfkit.analysis.model import Analysis
 from perfkit.reports._base import Renderer
 from perfkit.reports._view import document
+
+if TYPE_CHECKING:
+    from perfkit.analysis.model import Analysis
 
 
 class JsonRenderer(Renderer):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from perfkit.analysis.model import Analysis
+from typing import TYPE_CHECKING
+
 from perfkit.reports._base import Renderer
 from perfkit.reports._templates import markdown_environment
 from perfkit.reports._view import build_view
+
+if TYPE_CHECKING:
+    from perfkit.analysis.model import Analysis
 
 
 class MarkdownRenderer(Renderer):

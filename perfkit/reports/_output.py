@@ -6,14 +6,17 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from perfkit.analysis.model import Analysis
 from perfkit.errors import ConfigError
 from perfkit.reports._base import Renderer
 from perfkit.reports._html import HtmlRenderer
 from perfkit.reports._json import JsonRenderer
 from perfkit.reports._markdown import MarkdownRenderer
 from perfkit.reports._text import TextRenderer
+
+if TYPE_CHECKING:
+    from perfkit.analysis.model import Analysis
 
 logger = logging.getLogger(__name__)
 

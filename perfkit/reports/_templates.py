@@ -14,7 +14,14 @@ from typing import Any
 import jinja2
 
 from perfkit.reports import _format as fmt
-from perfkit.reports._escape import MdSafe, md_block, md_code, md_escape
+from perfkit.reports._escape import (
+    MdSafe,
+    html_prose,
+    md_block,
+    md_code,
+    md_escape,
+    md_prose,
+)
 
 _FILTERS = {
     "ms": fmt.ms,
@@ -48,6 +55,7 @@ def html_environment() -> jinja2.Environment:
     """The environment of the HTML report: autoescape always on."""
     env = jinja2.Environment(autoescape=True, **_base_options())
     env.filters.update(_FILTERS)
+    env.filters["prose"] = html_prose
     return env
 
 
@@ -59,4 +67,5 @@ def markdown_environment() -> jinja2.Environment:
     env.filters["code"] = md_code
     env.filters["cell_code"] = functools.partial(md_code, in_table=True)
     env.filters["block"] = md_block
+    env.filters["prose"] = md_prose
     return env

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -10,10 +11,12 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from perfkit.analysis.model import Analysis
 from perfkit.reports import _format as fmt
 from perfkit.reports._base import Renderer
 from perfkit.reports._view import EndpointRow, FindingView, ReportView, build_view
+
+if TYPE_CHECKING:
+    from perfkit.analysis.model import Analysis
 
 SEVERITY_STYLES = {
     "critical": "bold white on red",

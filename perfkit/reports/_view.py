@@ -10,31 +10,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from perfkit.analysis.model import Analysis
+from perfkit.reports import _evidence
 from perfkit.reports import _format as fmt
 from perfkit.reports._escape import mask_url, mask_urls_in
+from perfkit.reports._evidence import Block, Fact
 
-#: Evidence shown as a labelled fact: key -> (label, formatter, shown as code).
-_FACTS: dict[str, tuple[str, Any, bool]] = {
-    "count_per_request": ("Repeats per request", fmt.evidence_value, False),
-    "requests_affected": ("Requests affected", fmt.count, False),
-    "total_ms": ("Time spent over the run", fmt.total_time, False),
-    "p95_ms": ("Endpoint p95", fmt.ms, False),
-    "share_of_endpoint": ("Share of endpoint time", fmt.percent, False),
-    "table": ("Table", fmt.evidence_value, True),
-    "columns": ("Columns", fmt.evidence_value, True),
-    "host": ("Host", fmt.evidence_value, True),
-    "example_trace_id": ("Example trace", fmt.evidence_value, True),
-}
-
-#: Evidence shown as a code block: key -> (label, language).
-_BLOCKS = {
-    "statement": ("Statement (literals redacted)", "sql"),
-    "url_template": ("URL", ""),
-    "plan": ("Query plan", ""),
-}
+if TYPE_CHECKING:
+    from perfkit.analysis.model import Analysis
 
 #: How many inputs a report header names before saying "and N more".
 _INPUTS_SHOWN = 3
@@ -42,24 +26,6 @@ _INPUTS_SHOWN = 3
 _SQL_START = re.compile(
     r"\s*(--|(SELECT|CREATE|ALTER|DROP|WITH|UPDATE|INSERT|DELETE)\s)", re.IGNORECASE
 )
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One labelled piece of evidence."""
-
-    label: str
-    text: str
-    code: bool = False
-
-
-@dataclass(frozen=True)
-class Block:
-    """A multi-line piece of text shown verbatim: a statement, a plan, a file."""
-
-    label: str
-    text: str
-    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,10 +109,23 @@ class ReportView:
 
 
 def document(analysis: Analysis) -> dict[str, Any]:
-    """The analysis as plain data, with credentials in input URLs masked."""
+    """The analysis as plain data, with secrets in every URL masked."""
     doc = analysis.to_dict()
     doc["inputs"] = [mask_url(str(item)) for item in doc["inputs"]]
+    doc["findings"] = _masked(doc["findings"])
+    doc["warnings"] = _masked(doc["warnings"])
     return doc
+
+
+def _masked(value: Any) -> Any:
+    """A copy of plain data with :func:`mask_urls_in` applied to every string."""
+    if isinstance(value, str):
+        return mask_urls_in(value)
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    return value
 
 
 def build_view(analysis: Analysis) -> ReportView:
@@ -168,15 +147,17 @@ def build_view(analysis: Analysis) -> ReportView:
         top=_top(endpoints, doc["top_endpoints"]),
         endpoints=endpoints,
         findings=findings,
-        warnings=[mask_urls_in(str(item)) for item in doc["warnings"]],
+        warnings=[str(item) for item in doc["warnings"]],
     )
 
 
 def _top(endpoints: list[EndpointRow], names: list[str]) -> list[EndpointRow]:
-    """The ranked endpoints in rank order, else those named in top_endpoints."""
+    """The rows of the top endpoints, in rank order (else in the order named)."""
+    wanted = set(names)
     ranked = sorted((r for r in endpoints if r.rank is not None), key=_rank)
-    if ranked:
-        return ranked
+    top = [row for row in ranked if row.endpoint in wanted][: len(names)]
+    if top:
+        return top
     order = {name: index for index, name in enumerate(names)}
     named = [row for row in endpoints if row.endpoint in order]
     return sorted(named, key=lambda row: order[row.endpoint])
@@ -239,35 +220,12 @@ def _finding(number: int, item: dict[str, Any]) -> FindingView:
         saved_ms_per_request=item["saved_ms_per_request"],
         saved_ms_total=item["saved_ms_total"],
         requests_affected=item["requests_affected"],
-        facts=_facts(evidence),
-        evidence_blocks=_evidence_blocks(evidence),
+        facts=_evidence.facts(evidence, suggestion),
+        evidence_blocks=_evidence.blocks(evidence, suggestion),
         fix_summary=suggestion["summary"],
         fix_detail=suggestion["detail"] or "",
         fix_blocks=_fix_blocks(item["kind"], suggestion),
     )
-
-
-def _facts(evidence: dict[str, Any]) -> list[Fact]:
-    facts = []
-    for key, value in evidence.items():
-        if key in _BLOCKS or value is None:
-            continue
-        label, formatter, code = _FACTS.get(
-            key, (key.replace("_", " ").capitalize(), fmt.evidence_value, False)
-        )
-        facts.append(Fact(label, mask_urls_in(formatter(value)), code))
-    return facts
-
-
-def _evidence_blocks(evidence: dict[str, Any]) -> list[Block]:
-    blocks = []
-    for key, (label, language) in _BLOCKS.items():
-        value = evidence.get(key)
-        if not value:
-            continue
-        text = "\n".join(map(str, value)) if isinstance(value, list) else str(value)
-        blocks.append(Block(label, mask_urls_in(text), language))
-    return blocks
 
 
 def _fix_blocks(kind: str, suggestion: dict[str, Any]) -> list[Block]:

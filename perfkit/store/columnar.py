@@ -38,7 +38,7 @@ SCHEMA = pa.schema(
     ]
 )
 
-_IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
+_IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd", use_threads=False)
 
 #: Rows converted to columns at a time when encoding.
 SLICE_ROWS = 5_000
@@ -80,7 +80,8 @@ class BlockEncoder:
 
     def finish(self) -> pa.Buffer:
         """The stream of every row added since the last finish; starts a new one."""
-        assert self._writer is not None and self._sink is not None, "no rows added"
+        assert self._writer is not None, "no rows added"
+        assert self._sink is not None
         self._writer.close()
         data = self._sink.getvalue()
         self._sink, self._writer, self.rows = None, None, 0
@@ -92,7 +93,7 @@ def encode(batches: Sequence[Sequence[SpanRow]]) -> bytes:
     encoder = BlockEncoder()
     for rows in batches:
         encoder.add(rows)
-    return encoder.finish().to_pybytes()
+    return bytes(encoder.finish())
 
 
 def decode(data: bytes | memoryview) -> list[pa.RecordBatch]:

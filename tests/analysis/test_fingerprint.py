@@ -189,12 +189,25 @@ def test_fingerprint_statements_handles_missing_and_repeated_values() -> None:
         index=[10, 11, 12],
     )
     out = fingerprint_statements(statements, pd.Series(["sqlite", None, "sqlite"]))
-    assert list(out.index) == [10, 11, 12]
-    assert out["fingerprint"].iloc[0] == out["fingerprint"].iloc[2]
-    assert out["fingerprint"].isna().tolist() == [False, True, False]
-    assert out["has_literals"].tolist() == [True, pd.NA, True]
-    assert out["params"].iloc[0] != out["params"].iloc[2]
-    assert out["tables"].iloc[0] == "t"
+    assert list(out.fingerprint.index) == [10, 11, 12]
+    fingerprint = out.fingerprint.tolist()
+    assert fingerprint[0] == fingerprint[2] == sql_fingerprint(statements[10])
+    assert pd.isna(fingerprint[1])
+    # Inline values give parameter hashes: different values, different hashes.
+    assert out.params.notna().tolist() == [True, False, True]
+    assert out.params[10] != out.params[12]
+    assert out.statements.loc[fingerprint[0]].tolist() == [
+        "SELECT * FROM t WHERE id = ?",
+        "SELECT",
+        "t",
+    ]
+
+
+def test_parameterised_statements_have_no_parameter_hash() -> None:
+    statements = pd.Series(["SELECT * FROM t WHERE id = ?"] * 2, dtype="string")
+    out = fingerprint_statements(statements)
+    assert out.params.isna().all()
+    assert out.fingerprint.nunique() == 1
 
 
 @pytest.mark.parametrize(
@@ -229,7 +242,9 @@ def test_mask_url_drops_credentials_and_secret_parameters() -> None:
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from(["http://a", "https://u:p@b:8443", "http://10.0.0.1:8081", ""]),
+            st.sampled_from(
+                ["http://a", "https://u:p@b:8443", "http://10.0.0.1:8081", ""]
+            ),
             st.lists(
                 st.one_of(
                     st.integers(0, 10**6).map(str),

@@ -105,7 +105,9 @@ def _plan(*, full_scan: bool) -> PlanReport:
         table="order_items",
         columns=["product_id"],
         name="ix_order_items_product_id",
-        create_sql='CREATE INDEX "ix_order_items_product_id" ON "order_items" ("product_id");',
+        create_sql=(
+            'CREATE INDEX "ix_order_items_product_id" ON "order_items" ("product_id");'
+        ),
         drop_sql='DROP INDEX "ix_order_items_product_id";',
         migration_text="# the migration\n",
         migration_filename="abc_add_ix_order_items_product_id.py",

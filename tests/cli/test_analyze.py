@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -243,3 +244,32 @@ def test_span_values_are_escaped_in_the_reports(
     assert "<script" not in html
     assert "GET /search|&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "`GET /search\\|<script>alert(1)</script>`" in markdown
+
+
+def test_app_db_may_be_a_sqlite_file_path(traces: Path, in_tmp: Path) -> None:
+    with sqlite3.connect(in_tmp / "shop.db") as connection:
+        connection.execute(
+            "CREATE TABLE order_items (id INTEGER PRIMARY KEY, sku TEXT)"
+        )
+
+    result = run(str(traces), "--app-db", "shop.db", "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    assert "not a database URL" not in result.stderr
+    assert orjson.loads(result.stdout)["top_endpoints"][0] == ORDERS
+
+
+def test_a_missing_app_db_file_is_bad_input(traces: Path) -> None:
+    result = run(str(traces), "--app-db", "nope.db")
+
+    assert result.exit_code == 2
+    assert "nope.db: no such SQLite file for --app-db" in result.stderr
+
+
+def test_markdown_to_stdout_replaces_the_summary(traces: Path) -> None:
+    result = run(str(traces), "--format", "markdown")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("# perfkit report: run before\n")
+    assert "Slowest endpoints by p95" in result.stdout
+    assert "Endpoint and likely cause" not in result.stdout

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from perfkit.ingest import _semconv_rules as semconv_rules
 from perfkit.ingest.schema import KIND_CLIENT, KIND_INTERNAL, KIND_SERVER
 from perfkit.ingest.semconv import NORMALISED_COLUMNS, normalise, strip_port
 
@@ -222,3 +226,65 @@ def test_non_string_values_become_text() -> None:
 )
 def test_strip_port(host: str, expected: str) -> None:
     assert strip_port(host) == expected
+
+
+# The per-shape plan must agree with the plain rules on any attributes.
+_KEYS = sorted(
+    {
+        *semconv_rules.METHOD_KEYS,
+        *semconv_rules.STATUS_KEYS,
+        *semconv_rules.SERVER_URL_KEYS,
+        *semconv_rules.CLIENT_ADDRESS_KEYS,
+        *semconv_rules.SERVER_ADDRESS_KEYS,
+        *semconv_rules.PEER_KEYS,
+        *semconv_rules.SYSTEM_KEYS,
+        *semconv_rules.STATEMENT_KEYS,
+        *semconv_rules.OPERATION_KEYS,
+        *semconv_rules.TABLE_KEYS,
+        *semconv_rules.NAMESPACE_KEYS,
+        "http.route",
+        "url.query",
+        "http.request.method_original",
+        "unrelated",
+    }
+)
+_VALUES = st.one_of(
+    st.none(),
+    st.sampled_from(
+        ["GET", "_OTHER", "", "mssql", "db:5432", "[::1]:80", "http://H.example:8/p?q"]
+    ),
+    st.text(max_size=8),
+    st.integers(-5, 700),
+    st.booleans(),
+    st.floats(allow_nan=False),
+)
+
+
+@given(
+    st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=8),
+    st.integers(0, 5),
+    st.none() | st.just("hint"),
+)
+def test_fast_normalise_agrees_with_the_rules(
+    attributes: dict[str, Any], kind: int, hint: str | None
+) -> None:
+    expected = semconv_rules.normalise_reference(
+        attributes, kind, "name", peer_service=hint
+    )
+    assert normalise(attributes, kind, "name", peer_service=hint) == expected
+    # Twice: the second call uses the cached plan.
+    assert normalise(attributes, kind, "name", peer_service=hint) == expected
+
+
+@given(
+    st.sampled_from(["http", "https", "ftp"]),
+    st.sampled_from(["", "user@", "u:p@"]),
+    st.sampled_from(["Example.COM", "10.0.0.1", "[::1]", "[fe80::2]", "a-b.c"]),
+    st.sampled_from(["", ":80", ":8443"]),
+    st.sampled_from(["", "/", "/a/b", "?x=1", "#frag", "/p?q=a@b:c"]),
+)
+def test_url_host_matches_urllib(
+    scheme: str, user: str, host: str, port: str, rest: str
+) -> None:
+    url = f"{scheme}://{user}{host}{port}{rest}"
+    assert semconv_rules.url_host(url) == urlsplit(url).hostname

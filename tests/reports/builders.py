@@ -26,7 +26,8 @@ NAN = float("nan")
 Golden = Callable[[str, str], None]
 
 #: (endpoint, requests, error_rate, p50, p95, ci_low, ci_high, p99, db_ms,
-#: queries, rank); the other columns are derived or constant.
+#: queries, rank); the other columns are derived or constant. Every endpoint
+#: with enough requests has a rank; the top five are named in top_endpoints.
 _ENDPOINTS: list[tuple[Any, ...]] = [
     (
         "GET /orders/{order_id}",
@@ -69,7 +70,7 @@ _ENDPOINTS: list[tuple[Any, ...]] = [
         4.0,
         5,
     ),
-    ("GET /health", 5000, 0.0, 0.9, 2.1, 1.9, 2.4, 3.3, 0.0, 0.0, None),
+    ("GET /health", 5000, 0.0, 0.9, 2.1, 1.9, 2.4, 3.3, 0.0, 0.0, 6),
     ("POST /admin/reindex", 3, 0.0, 1510.0, NAN, NAN, NAN, NAN, 1400.0, 12.0, None),
 ]
 
@@ -167,13 +168,20 @@ def shop_findings() -> list[Finding]:
                 "table": "products",
                 "columns": ["category_id"],
                 "plan": ["SCAN products", "USE TEMP B-TREE FOR ORDER BY"],
-                "requests_affected": 800,
-                "total_ms": 96_000.0,
+                "calls": 800,
+                "count_per_request": 1.0,
+                "total_ms": 120.4,
+                "p95_ms": 151.0,
+                "mean_ms": 120.4,
                 "example_trace_id": "0af7651916cd43dd8448eb211c80319c",
+                "source": "query plan",
+                "requests_affected": 800,
+                "endpoint_requests": 800,
+                "share_of_endpoint": 0.9,
             },
             Suggestion(
                 summary="Add an index on products (category_id)",
-                detail="The search filters on category_id, which has no index.",
+                detail="The search filters on `category_id`, which has no index.",
                 code="CREATE INDEX ix_products_category_id ON products (category_id);",
                 files={
                     "migrations/versions/0002_ix_products_category_id.py": MIGRATION
@@ -188,15 +196,24 @@ def shop_findings() -> list[Finding]:
             "high",
             "25 queries for an order's items, one per item",
             {
-                "count_per_request": 25,
-                "requests_affected": 1200,
-                "total_ms": 174_000.0,
                 "statement": "SELECT order_items.id, order_items.quantity "
-                "FROM order_items WHERE order_items.order_id = ?",
+                "FROM order_items WHERE order_items.id = ?",
+                "fingerprint": "ef78c84992d6e677",
                 "table": "order_items",
-                "p95_ms": 412.3,
-                "share_of_endpoint": 0.72,
+                "parent_span": "GET /orders/{order_id}",
+                "count_per_request": 25,
+                "max_count_per_request": 31,
+                "total_ms": 145.0,
+                "wall_ms": 145.0,
+                "overlapping": False,
+                "parameters": "differ",
+                "distinct_parameter_sets": 25,
                 "example_trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                "batched_statement": "SELECT order_items.id, order_items.quantity "
+                "FROM order_items WHERE order_items.id IN (?, ?, ...)",
+                "requests_affected": 1200,
+                "endpoint_requests": 1200,
+                "share_of_endpoint": 0.7303,
             },
             Suggestion(
                 summary="Load the items with the order in one query",
@@ -213,12 +230,26 @@ def shop_findings() -> list[Finding]:
             "The payment provider takes 61% of checkout",
             {
                 "host": "payments.example.test",
-                "url_template": "https://payments.example.test/v1/charges",
+                "url_templates": [
+                    "https://payments.example.test/v1/charges?api_key=k3y",
+                    "https://payments.example.test/v1/refunds",
+                ],
+                "calls": 300,
+                "count_per_request": 1.0,
                 "p95_ms": 290.7,
-                "share_of_endpoint": 0.61,
+                "total_ms": 178.0,
+                "queue_wait_ms": 12.5,
+                "sequential": True,
+                "see_also": [],
+                "example_trace_id": "d4cda95b652f4a1592b449d5929fda1b",
                 "requests_affected": 300,
+                "endpoint_requests": 300,
+                "share_of_endpoint": 0.61,
             },
-            Suggestion(summary="Set a timeout and retry budget on the payment call"),
+            Suggestion(
+                summary="Set a timeout and retry budget on the payment call",
+                detail="Slow calls to payments.example.test hold the request open.",
+            ),
             saved=60.0,
             requests=300,
         ),
@@ -229,9 +260,14 @@ def shop_findings() -> list[Finding]:
             "The same settings row is read 3 times per request",
             {
                 "count_per_request": 3,
+                "max_count_per_request": 5,
+                "total_ms": 1.8,
+                "parameters": "identical",
                 "statement": "SELECT settings.value FROM settings "
                 "WHERE settings.key = ?",
                 "requests_affected": 2100,
+                "endpoint_requests": 2100,
+                "share_of_endpoint": 0.0512,
             },
             Suggestion(summary="Read the setting once per request and reuse it"),
             saved=1.2,

@@ -42,7 +42,9 @@ def test_percent(value: float | None, expected: str) -> None:
 def test_interval_shares_its_unit() -> None:
     assert fmt.p95_interval(388.0, 440.9) == "388–441 ms"
     assert fmt.p95_interval(900.0, 1200.0) == "900 ms–1.20 s"
-    assert fmt.p95_interval(None, 3.0) == "–"
+    assert fmt.p95_interval(8842.9, None) == "≥ 8.84 s"
+    assert fmt.p95_interval(None, 3.0) == "≤ 3.00 ms"
+    assert fmt.p95_interval(None, None) == "–"
 
 
 def test_counted() -> None:

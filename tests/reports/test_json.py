@@ -186,3 +186,10 @@ def test_schema_doc_example_has_the_document_shape(shop: Analysis) -> None:
     assert list(example) == list(document)
     assert list(example["endpoints"][0]) == list(ENDPOINT_COLUMNS)
     assert list(example["findings"][0]) == list(findings[0])
+
+
+def test_masks_secrets_in_every_url_of_the_findings(shop: Analysis) -> None:
+    text = JsonRenderer().render(shop)
+
+    assert "k3y" not in text
+    assert "https://payments.example.test/v1/charges?api_key=***" in text

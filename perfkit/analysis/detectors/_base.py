@@ -27,6 +27,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from perfkit.analysis.detectors._statements import StatementStats, statement_stats
 from perfkit.analysis.frames import Frames
 from perfkit.analysis.model import Confidence, Finding, Severity, Suggestion, finding_id
 from perfkit.analysis.tree import SpanTree
@@ -71,14 +72,21 @@ class Context:
     @cached_property
     def statements(self) -> pd.DataFrame:
         """One row per statement fingerprint: ``normalised``, ``operation``,
-        ``tables``, ``dialect``, and ``example``, the raw text of its slowest
-        execution (it may hold values: for EXPLAIN, never for evidence)."""
-        db = self.frames.db
-        db = db[db["fingerprint"].notna()].sort_values("duration_ms", ascending=False)
-        first = db.drop_duplicates("fingerprint").set_index("fingerprint")
-        return first[["normalised", "operation", "tables", "dialect"]].assign(
-            example=first["statement"]
-        )
+        ``tables``, and the ``dialect`` and ``example`` (raw text) of its
+        slowest execution. The example may hold values: it is for EXPLAIN,
+        never for evidence."""
+        db = self.frames.db[self.frames.db["fingerprint"].notna()]
+        slowest = db.groupby("fingerprint", observed=True)["duration_ms"].idxmax()
+        positions = slowest.reindex(self.frames.statements.index).to_numpy()
+        table = self.frames.statements.copy()
+        table["dialect"] = db["dialect"].reindex(positions).to_numpy(dtype=object)
+        table["example"] = self.spans["db_statement"].iloc[positions].to_numpy()
+        return table
+
+    @cached_property
+    def statement_stats(self) -> StatementStats:
+        """Per-endpoint statistics of each statement (shared by detectors)."""
+        return statement_stats(self)
 
     def settings(self, endpoint: str) -> Config:
         """The thresholds for one endpoint, overrides applied."""
@@ -88,8 +96,9 @@ class Context:
         """The value of setting ``name`` for each row's endpoint."""
         if not self.config.endpoints:
             return np.full(len(endpoints), float(getattr(self.config, name)))
-        values = {e: getattr(self.settings(e), name) for e in endpoints.unique()}
-        return endpoints.map(values).to_numpy(dtype=np.float64)
+        plain = endpoints.astype(object)
+        values = {e: getattr(self.settings(e), name) for e in plain.unique()}
+        return plain.map(values).to_numpy(dtype=np.float64)
 
     def requests_on(self, service: str, endpoint: str) -> int:
         """How many requests the endpoint served in the run."""
@@ -115,6 +124,10 @@ class Context:
     def span_name(self, position: int) -> str:
         """The name of the span at a position."""
         return str(self.spans["name"].iat[position])
+
+    def trace_id(self, position: int) -> str:
+        """The trace id of the span at a position."""
+        return str(self.spans["trace_id"].iat[position])
 
     def finding(
         self,

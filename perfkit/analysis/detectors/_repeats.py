@@ -29,7 +29,7 @@ GROUP_COLUMNS = (
     "key",
     "service",
     "endpoint",
-    "trace_id",
+    "example",
     "count",
     "sum_ms",
     "union_ms",
@@ -46,7 +46,7 @@ def anchors(calls: pd.DataFrame, context: Context) -> np.ndarray:
     parent = context.tree.parent
     anchor = calls["parent"].to_numpy().copy()
     request = calls["request"].to_numpy()
-    key = pd.factorize(calls["key"])[0]
+    key = calls["key"]
     for _ in range(MAX_LIFT):
         codes, _first = group_codes(request, anchor, key)
         alone = np.bincount(codes)[codes] == 1
@@ -62,7 +62,7 @@ def anchors(calls: pd.DataFrame, context: Context) -> np.ndarray:
 
 
 def repeat_groups(
-    calls: pd.DataFrame, context: Context, *, by_parent: bool = True
+    calls: pd.DataFrame, context: Context, *, within: np.ndarray | None = None
 ) -> pd.DataFrame:
     """One row per (request, anchor, key) with what the repeats cost.
 
@@ -71,44 +71,44 @@ def repeat_groups(
             ``end_ns``, ``duration_ms``, ``weight`` and ``param_id`` (the
             identity of the call's parameter values, NA when unknown).
         context: The analysis context.
-        by_parent: Group under the anchor; when False, group over the whole
-            request (the anchor column then holds the request).
+        within: Group by these values (one per call) instead of by anchor
+            span, over the whole request.
 
     Returns:
         The groups, with ``count`` (calls, composite spans expanded),
         ``sum_ms``, ``union_ms`` (overlaps counted once), ``max_ms``,
-        ``distinct_params``, ``params_known`` (every call's parameters seen)
-        and ``saved_ms``: ``union_ms - max_ms``, the time left if one call
-        (the batched query, the reused result) took as long as the longest.
+        ``distinct_params``, ``params_known`` (every call's parameters seen),
+        ``example`` (the position of the group's first call) and ``saved_ms``:
+        ``union_ms - max_ms``, the time left if one call (the batched query,
+        the reused result) took as long as the longest.
     """
-    calls = calls[(calls["request"].to_numpy() >= 0) & calls["key"].notna().to_numpy()]
+    keep = (calls["request"].to_numpy() >= 0) & calls["key"].notna().to_numpy()
+    calls = calls[keep]
     if calls.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in GROUP_COLUMNS})
-    anchor = anchors(calls, context) if by_parent else calls["request"].to_numpy()
+    anchor = anchors(calls, context) if within is None else within[keep]
     request = calls["request"].to_numpy()
-    key = calls["key"].to_numpy()
-    codes, first = group_codes(request, anchor, key)
+    codes, first = group_codes(request, anchor, calls["key"])
     n = len(first)
     duration = calls["duration_ms"].to_numpy(dtype=np.float64)
-    params = calls["param_id"].reset_index(drop=True)
+    params = calls["param_id"]
 
-    out = pd.DataFrame(
-        {"request": request[first], "anchor": anchor[first], "key": key[first]}
-    )
-    for column in ("service", "endpoint", "trace_id"):
-        out[column] = calls[column].to_numpy()[first]
-    out["count"] = np.bincount(
-        codes, weights=calls["weight"].to_numpy(float), minlength=n
-    )
-    out["count"] = out["count"].astype(np.int64)
+    out = pd.DataFrame({"request": request[first], "anchor": anchor[first]})
+    for column in ("key", "service", "endpoint"):
+        out[column] = calls[column].iloc[first].to_numpy(dtype=object)
+    out["example"] = calls.index.to_numpy()[first]
+    weight = calls["weight"].to_numpy(dtype=np.float64)
+    out["count"] = np.bincount(codes, weights=weight, minlength=n).astype(np.int64)
     out["sum_ms"] = np.bincount(codes, weights=duration, minlength=n)
-    out["union_ms"] = (
-        union_ns(codes, calls["start_ns"].to_numpy(), calls["end_ns"].to_numpy(), n)
-        / 1e6
-    )
+    start, end = calls["start_ns"].to_numpy(), calls["end_ns"].to_numpy()
+    out["union_ms"] = union_ns(codes, start, end, n) / 1e6
     out["max_ms"] = pd.Series(duration).groupby(codes).max().to_numpy()
-    out["distinct_params"] = params.groupby(codes).nunique().to_numpy()
-    out["params_known"] = params.notna().groupby(codes).all().to_numpy()
+    # Distinct parameter values per group: the (group, value) pairs, counted.
+    known = params.notna().to_numpy(dtype=bool)
+    _, pair_first = group_codes(codes, params)
+    firsts = pair_first[known[pair_first]]
+    out["distinct_params"] = np.bincount(codes[firsts], minlength=n)
+    out["params_known"] = np.bincount(codes, weights=~known, minlength=n) == 0
     out["saved_ms"] = out["union_ms"] - out["max_ms"]
     return out
 
@@ -120,8 +120,7 @@ def param_ids(calls: pd.DataFrame) -> pd.Series:
     values recorded in attributes do; a fully parameterised statement with
     nothing recorded has unknown parameters.
     """
-    literal = calls["params"].where(calls["has_literals"].fillna(False).astype(bool))
-    return literal.fillna(calls["recorded_params"]).astype("string")
+    return calls["params"].fillna(calls["recorded_params"])
 
 
 def summarise(groups: pd.DataFrame) -> pd.DataFrame:
@@ -132,7 +131,7 @@ def summarise(groups: pd.DataFrame) -> pd.DataFrame:
     ``repeats_max`` (calls per request), ``sum_ms`` and ``union_ms`` (mean per
     affected request), ``overlapping`` (some repeats ran at the same time),
     ``distinct_params`` (median per request, NaN when unknown) and the
-    ``trace_id`` and ``anchor`` of the request that would gain most.
+    ``example`` call and ``anchor`` of the request that would gain most.
     """
     columns = ["service", "endpoint", "key"]
     known = groups["distinct_params"].where(groups["params_known"].astype(bool))
@@ -150,7 +149,7 @@ def summarise(groups: pd.DataFrame) -> pd.DataFrame:
             known=("known", "sum"),
             all_known=("params_known", "all"),
             overlaps=("overlaps", "any"),
-            trace_id=("trace_id", "first"),
+            example=("example", "first"),
             anchor=("anchor", "first"),
         )
         .reset_index()
@@ -166,7 +165,7 @@ def summarise(groups: pd.DataFrame) -> pd.DataFrame:
         union_ms=("union_ms", "mean"),
         overlapping=("overlaps", "any"),
         distinct_params=("known", "median"),
-        trace_id=("trace_id", "first"),
+        example=("example", "first"),
         anchor=("anchor", "first"),
     )
     return summary.reset_index()

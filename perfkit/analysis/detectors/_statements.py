@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from perfkit.analysis.detectors._base import Context
 from perfkit.analysis.grouped import group_codes, percentiles
+
+if TYPE_CHECKING:
+    from perfkit.analysis.detectors._base import Context
 
 _COLUMNS = (
     "service",
@@ -19,7 +22,7 @@ _COLUMNS = (
     "total_ms",
     "mean_ms",
     "requests_affected",
-    "trace_id",
+    "example",
 )
 
 
@@ -30,7 +33,7 @@ class StatementStats:
     Attributes:
         groups: ``service``, ``endpoint``, ``fingerprint``, ``calls``,
             ``p95_ms``, ``mean_ms``, ``total_ms``, ``requests_affected`` and
-            ``trace_id`` (the trace of the slowest call).
+            ``example`` (the position of the slowest call).
         calls: The calls, with ``code``, the row of their group.
     """
 
@@ -44,18 +47,26 @@ class StatementStats:
 
 
 def statement_stats(context: Context) -> StatementStats:
-    """Group the run's statements by endpoint and fingerprint."""
+    """Group the run's statements by endpoint and fingerprint.
+
+    Detectors read the shared copy, :attr:`Context.statement_stats`.
+    """
     db = context.frames.db
     calls = db[(db["request"].to_numpy() >= 0) & db["fingerprint"].notna().to_numpy()]
     if calls.empty:
         empty = pd.DataFrame({c: pd.Series(dtype="object") for c in _COLUMNS})
         return StatementStats(groups=empty, calls=calls.assign(code=0))
-    codes, first = group_codes(calls["service"], calls["endpoint"], calls["fingerprint"])
+    codes, first = group_codes(
+        calls["service"], calls["endpoint"], calls["fingerprint"]
+    )
     n = len(first)
     duration = calls["duration_ms"].to_numpy(dtype=np.float64)
     count = np.bincount(codes, weights=calls["weight"].to_numpy(float), minlength=n)
     groups = pd.DataFrame(
-        {c: calls[c].to_numpy()[first] for c in ("service", "endpoint", "fingerprint")}
+        {
+            c: calls[c].iloc[first].to_numpy(dtype=object)
+            for c in ("service", "endpoint", "fingerprint")
+        }
     )
     groups["calls"] = count.astype(np.int64)
     groups["p95_ms"] = percentiles(codes, duration, [95], n)[:, 0]
@@ -64,5 +75,5 @@ def statement_stats(context: Context) -> StatementStats:
     by = pd.Series(calls["request"].to_numpy()).groupby(codes)
     groups["requests_affected"] = by.nunique().to_numpy()
     slowest = pd.Series(duration).groupby(codes).idxmax().to_numpy()
-    groups["trace_id"] = calls["trace_id"].to_numpy()[slowest]
+    groups["example"] = calls.index.to_numpy()[slowest]
     return StatementStats(groups=groups, calls=calls.assign(code=codes))

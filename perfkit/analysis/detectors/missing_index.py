@@ -34,7 +34,6 @@ import pandas as pd
 from perfkit.analysis import sqlinfo
 from perfkit.analysis.detectors._base import Context, ms, records
 from perfkit.analysis.detectors._migration import index_suggestion
-from perfkit.analysis.detectors._statements import statement_stats
 from perfkit.analysis.model import Confidence, Finding, Suggestion
 from perfkit.errors import AppDatabaseError
 
@@ -64,7 +63,7 @@ class Diagnosis:
 
 def detect(context: Context, found: Sequence[Finding]) -> list[Finding]:
     """Find statements whose filter columns lack an index."""
-    stats = statement_stats(context)
+    stats = context.statement_stats
     groups = stats.groups
     if groups.empty:
         return []
@@ -197,7 +196,7 @@ def _finding(
         "total_ms": round(row["total_ms"] / row["requests_affected"], 3),
         "p95_ms": round(row["p95_ms"], 3),
         "mean_ms": round(row["mean_ms"], 3),
-        "example_trace_id": row["trace_id"],
+        "example_trace_id": context.trace_id(row["example"]),
         "plan": diagnosis.plan,
         "source": "query plan" if diagnosis.plan else "statement and timings",
     }

@@ -27,18 +27,16 @@ KIND = "n_plus_one_http"
 def detect(context: Context, found: Sequence[Finding]) -> list[Finding]:
     """Find loops of outgoing HTTP calls on every endpoint."""
     http = context.frames.http
-    calls = http[http["template"] != ""]
-    calls = calls.assign(
-        key=calls["template"], param_id=pd.Series(pd.NA, index=calls.index)
-    )
+    calls = http[(http["template"] != "").to_numpy(dtype=bool)]
+    # Call parameters are never recorded: every repeat counts.
+    calls = calls.assign(key=calls["template"], param_id=pd.array([pd.NA] * len(calls)))
     groups = repeat_groups(calls, context)
     if groups.empty:
         return []
     minimum = context.setting_per_row(groups["endpoint"], "n_plus_one_http_min_count")
     flagged = groups[groups["count"] >= minimum]
-    hosts = http.drop_duplicates("template").set_index("template")["host"]
     return [
-        _finding(context, row, str(hosts.get(row["key"], "")))
+        _finding(context, row, str(http.at[row["example"], "host"]))
         for row in records(summarise(flagged))
     ]
 
@@ -56,7 +54,7 @@ def _finding(context: Context, row: dict[str, Any], host: str) -> Finding:
         "total_ms": round(row["sum_ms"], 3),
         "wall_ms": round(row["union_ms"], 3),
         "concurrent": parallel,
-        "example_trace_id": row["trace_id"],
+        "example_trace_id": context.trace_id(row["example"]),
     }
     if parallel:
         detail = (

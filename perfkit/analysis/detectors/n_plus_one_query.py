@@ -37,9 +37,7 @@ KIND = "n_plus_one_query"
 def detect(context: Context, found: Sequence[Finding]) -> list[Finding]:
     """Find N+1 queries on every endpoint."""
     db = context.frames.db
-    calls = db[db["fingerprint"].notna()].assign(
-        key=lambda d: d["fingerprint"], param_id=lambda d: param_ids(d)
-    )
+    calls = db.assign(key=db["fingerprint"], param_id=param_ids(db))
     groups = repeat_groups(calls, context)
     if groups.empty:
         return []
@@ -69,7 +67,7 @@ def _finding(context: Context, row: dict[str, Any]) -> Finding:
         "overlapping": bool(row["overlapping"]),
         "parameters": "differ" if known else "not recorded; assumed to differ",
         "distinct_parameter_sets": row["distinct_params"] if known else None,
-        "example_trace_id": row["trace_id"],
+        "example_trace_id": context.trace_id(row["example"]),
         "batched_statement": batch.statement if batch else None,
     }
     return context.finding(

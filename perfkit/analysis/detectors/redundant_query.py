@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from perfkit.analysis.detectors._base import Context, ms, records
 from perfkit.analysis.detectors._repeats import (
     param_ids,
@@ -32,20 +34,18 @@ def detect(context: Context, found: Sequence[Finding]) -> list[Finding]:
     """Find statements repeated with identical values within one request."""
     db = context.frames.db
     params = param_ids(db)
-    known = db["fingerprint"].notna() & params.notna()
-    calls = db[known].assign(
-        key=lambda d: d["fingerprint"] + "\x1f" + params[known],
-        param_id=params[known],
-    )
-    groups = repeat_groups(calls, context, by_parent=False)
+    known = params.notna().to_numpy()
+    calls = db[known].assign(key=db["fingerprint"].array[known])
+    calls["param_id"] = params.array[known]
+    # Grouped by the values themselves, anywhere in the request.
+    within = calls["param_id"].to_numpy(dtype=np.int64)
+    groups = repeat_groups(calls, context, within=within)
     if groups.empty:
         return []
     flagged = groups[
         groups["count"]
         >= context.setting_per_row(groups["endpoint"], "redundant_min_count")
     ]
-    fingerprint = flagged["key"].astype("string").str.split("\x1f", n=1).str[0]
-    flagged = flagged.assign(key=fingerprint)
     n_plus_one = {
         (f.service, f.endpoint, f.evidence.get("fingerprint"))
         for f in found
@@ -71,7 +71,7 @@ def _finding(context: Context, row: dict[str, Any]) -> Finding:
         "max_count_per_request": int(row["repeats_max"]),
         "total_ms": round(row["sum_ms"], 3),
         "parameters": "identical",
-        "example_trace_id": row["trace_id"],
+        "example_trace_id": context.trace_id(row["example"]),
     }
     return context.finding(
         KIND,

@@ -38,7 +38,8 @@ KIND = "slow_external_call"
 def detect(context: Context, found: Sequence[Finding]) -> list[Finding]:
     """Find hosts whose calls slow an endpoint down."""
     http = context.frames.http
-    calls = http[(http["request"].to_numpy() >= 0) & (http["host"] != "").to_numpy()]
+    has_host = (http["host"] != "").to_numpy(dtype=bool)
+    calls = http[(http["request"].to_numpy() >= 0) & has_host]
     if calls.empty:
         return []
     calls = calls.assign(parallel_ms=_parallel_saving(calls))
@@ -81,7 +82,10 @@ def _parallel_saving(calls: pd.DataFrame) -> np.ndarray:
     sequential = (
         (np.bincount(codes, minlength=n) >= 2)
         & (
-            pd.Series(calls["template"].to_numpy()).groupby(codes).nunique().to_numpy()
+            pd.Series(calls["template"].cat.codes.to_numpy())
+            .groupby(codes)
+            .nunique()
+            .to_numpy()
             >= 2
         )
         & np.isclose(union_ns(codes, start, end, n) / 1e6, by.sum().to_numpy())
@@ -108,7 +112,10 @@ def _per_host(calls: pd.DataFrame, context: Context) -> pd.DataFrame:
     affected = np.bincount(owner, minlength=n)
 
     hosts = pd.DataFrame(
-        {c: calls[c].to_numpy()[first] for c in ("service", "endpoint", "host")}
+        {
+            c: calls[c].iloc[first].to_numpy(dtype=object)
+            for c in ("service", "endpoint", "host")
+        }
     )
     hosts["calls"] = np.bincount(
         codes, weights=calls["weight"].to_numpy(float), minlength=n
@@ -133,12 +140,14 @@ def _per_host(calls: pd.DataFrame, context: Context) -> pd.DataFrame:
         ]
     )
     hosts["cost_ms"] = spent / np.maximum(served, 1)
-    frame = pd.DataFrame({"code": codes, "template": calls["template"].to_numpy()})
-    hosts["templates"] = (
-        frame.groupby("code")["template"].unique().map(sorted).to_numpy()
-    )
+    # The distinct templates of each host, named from their codes.
+    template = calls["template"].cat.codes.to_numpy()
+    _, pair_first = group_codes(codes, template)
+    names = calls["template"].cat.categories.to_numpy(dtype=object)
+    listed = pd.Series(names[template[pair_first]]).groupby(codes[pair_first])
+    hosts["templates"] = listed.agg(sorted).to_numpy()
     example = pd.Series(duration).groupby(codes).idxmax().to_numpy()
-    hosts["trace_id"] = calls["trace_id"].to_numpy()[example]
+    hosts["example"] = calls.index.to_numpy()[example]
     return hosts
 
 
@@ -153,7 +162,7 @@ def _finding(context: Context, row: dict[str, Any], see_also: list[str]) -> Find
         "p95_ms": round(row["p95_ms"], 3),
         "total_ms": round(row["wall_ms"], 3),
         "sequential": bool(parallel),
-        "example_trace_id": row["trace_id"],
+        "example_trace_id": context.trace_id(row["example"]),
         "see_also": see_also,
     }
     if parallel:

@@ -24,7 +24,6 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from perfkit.analysis.detectors._base import Context, ms, records
-from perfkit.analysis.detectors._statements import statement_stats
 from perfkit.analysis.model import Finding, Suggestion
 
 KIND = "slow_query"
@@ -32,7 +31,7 @@ KIND = "slow_query"
 
 def detect(context: Context, found: Sequence[Finding]) -> list[Finding]:
     """Find slow statements that a missing index does not explain."""
-    stats = statement_stats(context)
+    stats = context.statement_stats
     groups = stats.groups
     if groups.empty:
         return []
@@ -116,7 +115,7 @@ def _finding(
         "p95_ms": round(row["p95_ms"], 3),
         "mean_ms": round(row["mean_ms"], 3),
         "threshold_ms": threshold,
-        "example_trace_id": row["trace_id"],
+        "example_trace_id": context.trace_id(row["example"]),
         "hints": advice,
     }
     plan = (
