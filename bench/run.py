@@ -23,6 +23,7 @@ import platform
 import re
 import shlex
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -62,6 +63,7 @@ def _peer(name: str) -> tuple[str, ...]:
     return (sys.executable, str(PEERS / name))
 
 
+# In the order they run each round: ingest stores the run analyze_stored reads.
 CONTENDERS = (
     Contender(
         "floor",
@@ -106,10 +108,6 @@ CONTENDERS = (
         (_perfkit(), "analyze", RUN_LABEL, "--db", "{db}"),
     ),
 )
-# perfkit ingest stores the run that analyze_stored reads back.
-assert [c.key for c in CONTENDERS].index("ingest") < [c.key for c in CONTENDERS].index(
-    "analyze_stored"
-)
 
 
 @dataclass
@@ -135,18 +133,31 @@ class BenchError(Exception):
 # Running and measuring one command.
 
 
-def measure(argv: Sequence[str], cwd: Path, log: Path) -> tuple[float, float]:
+def measure(
+    argv: Sequence[str], cwd: Path, log: Path, timeout_s: float = 1800
+) -> tuple[float, float]:
     """Wall seconds and peak resident megabytes of one command run to its end."""
     if Path(GNU_TIME).exists():
-        return _measure_gnu_time(argv, cwd, log)
-    return _measure_psutil(argv, cwd, log)
+        return _measure_gnu_time(argv, cwd, log, timeout_s)
+    return _measure_psutil(argv, cwd, log, timeout_s)
 
 
-def _measure_gnu_time(argv: Sequence[str], cwd: Path, log: Path) -> tuple[float, float]:
+def _measure_gnu_time(
+    argv: Sequence[str], cwd: Path, log: Path, timeout_s: float
+) -> tuple[float, float]:
     report = log.with_suffix(".time")
     command = [GNU_TIME, "-v", "-o", str(report), *argv]
     with log.open("wb") as out:
-        code = subprocess.run(command, cwd=cwd, stdout=out, stderr=out).returncode
+        # A session of its own, so a command that runs over can be ended whole.
+        process = subprocess.Popen(
+            command, cwd=cwd, stdout=out, stderr=out, start_new_session=True
+        )
+        try:
+            code = process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise BenchError(f"{shlex.join(argv)} ran over {timeout_s:g} s") from None
     _check(code, argv, log)
     text = report.read_text()
     elapsed = re.search(r"Elapsed \(wall clock\) time .*: (\S+)", text)
@@ -164,7 +175,9 @@ def _clock_seconds(clock: str) -> float:
     return seconds
 
 
-def _measure_psutil(argv: Sequence[str], cwd: Path, log: Path) -> tuple[float, float]:
+def _measure_psutil(
+    argv: Sequence[str], cwd: Path, log: Path, timeout_s: float
+) -> tuple[float, float]:
     import psutil
 
     peak = 0
@@ -173,6 +186,11 @@ def _measure_psutil(argv: Sequence[str], cwd: Path, log: Path) -> tuple[float, f
         process = psutil.Popen(list(argv), cwd=cwd, stdout=out, stderr=out)
         while process.poll() is None:
             peak = max(peak, _tree_rss(process))
+            if time.perf_counter() - started > timeout_s:
+                for proc in (*process.children(recursive=True), process):
+                    proc.kill()
+                process.wait()
+                raise BenchError(f"{shlex.join(argv)} ran over {timeout_s:g} s")
             time.sleep(0.01)
         wall = time.perf_counter() - started
     _check(process.returncode, argv, log)
@@ -202,7 +220,11 @@ def _check(code: int, argv: Sequence[str], log: Path) -> None:
 
 
 def bench_size(
-    spans: int, repeat: int, workdir: Path, contenders: Sequence[Contender]
+    spans: int,
+    repeat: int,
+    workdir: Path,
+    contenders: Sequence[Contender],
+    timeout_s: float = 1800,
 ) -> dict[str, Measurement]:
     """Measure every contender ``repeat`` times on a file of ``spans`` spans."""
     trace_file = workdir / f"spans-{spans}.jsonl"
@@ -219,7 +241,7 @@ def bench_size(
                 _remove_db(db if contender.key == "ingest" else Path(f"{db}.bare"))
             argv = [a.format(file=trace_file, db=db) for a in contender.argv]
             log = workdir / f"{contender.key}-{spans}-{round_}.log"
-            wall, peak = measure(argv, workdir, log)
+            wall, peak = measure(argv, workdir, log, timeout_s)
             results[contender.key].wall_s.append(wall)
             results[contender.key].peak_mb.append(peak)
             _progress(
@@ -467,9 +489,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workdir", type=Path, help="keep generated files and stores here"
     )
+    parser.add_argument(
+        "--timeout", type=float, default=1800, help="seconds one run may take"
+    )
     args = parser.parse_args(argv)
 
     contenders = [c for c in CONTENDERS if not args.only or c.key in args.only]
+    keys = {c.key for c in contenders}
+    if "analyze_stored" in keys and "ingest" not in keys:
+        parser.error("analyze_stored reads the run that ingest stores: add ingest")
     command = "python bench/run.py " + shlex.join(
         argv if argv is not None else sys.argv[1:]
     )
@@ -479,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         by_size = {
-            spans: bench_size(spans, args.repeat, workdir, contenders)
+            spans: bench_size(spans, args.repeat, workdir, contenders, args.timeout)
             for spans in args.spans
         }
     except BenchError as error:

@@ -50,7 +50,13 @@ def configure(
     ``verbosity`` 0 shows warnings, 1 info, 2 and more debug.
     """
     run_id = run_id or new_run_id()
-    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    level = (
+        logging.WARNING
+        if verbosity <= 0
+        else logging.INFO
+        if verbosity == 1
+        else logging.DEBUG
+    )
     handler = logging.StreamHandler()
     if log_format == "json":
         handler.setFormatter(JsonFormatter(run_id))

@@ -40,6 +40,7 @@ THRESHOLD_KEYS = frozenset(
         "slow_external_p95_ms",
         "external_share",
         "external_min_ms",
+        "external_min_request_share",
         "index_min_calls",
         "index_min_mean_ms",
         "assumed_indexed_ms",
@@ -65,9 +66,12 @@ class Config:
         slow_external_p95_ms: Calls to a host whose p95 on an endpoint reaches
             this are slow.
         external_share: Calls to a host that take this share of an endpoint's
-            time are flagged too, provided they take ``external_min_ms`` per
-            request on average.
-        external_min_ms: See ``external_share``.
+            time are slow too.
+        external_min_ms: Slow calls are reported only when they cost the
+            endpoint this much per request on average, counting requests that
+            do not make them as 0.
+        external_min_request_share: ... and only when at least this share of
+            the endpoint's requests make them.
         index_min_calls: A SELECT run at least this often on an endpoint, with
             a mean of at least ``index_min_mean_ms``, is checked for a missing
             index even when it is not slow.
@@ -89,6 +93,7 @@ class Config:
     slow_external_p95_ms: float = 200.0
     external_share: float = 0.3
     external_min_ms: float = 50.0
+    external_min_request_share: float = 0.25
     index_min_calls: int = 50
     index_min_mean_ms: float = 5.0
     assumed_indexed_ms: float = 1.0

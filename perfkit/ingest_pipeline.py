@@ -75,13 +75,19 @@ class Inputs:
 class _Totals:
     traces: set[object] = field(default_factory=set)
     services: set[object] = field(default_factory=set)
-    endpoints: set[object] = field(default_factory=set)
+    endpoints: set[tuple[object, object]] = field(default_factory=set)
 
     def count(self, batch: Sequence[SpanRow]) -> None:
         self.traces.update(map(_TRACE, batch))
         self.services.update(map(_SERVICE, batch))
         # An endpoint belongs to a service: the same route in two is two.
-        self.endpoints.update(zip(map(_SERVICE, batch), map(_ENDPOINT, batch)))
+        pairs = zip(map(_SERVICE, batch), map(_ENDPOINT, batch), strict=True)
+        self.endpoints.update(pairs)
+
+    def merge(self, other: _Totals) -> None:
+        self.traces |= other.traces
+        self.services |= other.services
+        self.endpoints |= other.endpoints
 
 
 @dataclass
@@ -90,8 +96,8 @@ class IngestReport:
 
     ``spans`` counts spans newly stored and ``duplicates`` spans the run already
     held; ``traces``, ``services`` and ``endpoints`` (per service) count the
-    distinct values among all spans read. ``orphans`` counts spans of the whole run whose
-    parent is not in the run, checked after every file was stored.
+    distinct values among all spans read. ``orphans`` counts spans of the whole
+    run whose parent is not in the run, checked after every file was stored.
     """
 
     run: str
@@ -344,12 +350,7 @@ def _store_one(
     finally:
         digest.cancel()
 
-    for seen, new in zip(
-        (totals.traces, totals.services, totals.endpoints),
-        (file_totals.traces, file_totals.services, file_totals.endpoints),
-        strict=True,
-    ):
-        seen.update(new)
+    totals.merge(file_totals)
     stored = FileResult(
         path=str(path),
         status="ok",

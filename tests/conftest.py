@@ -6,7 +6,8 @@ Database servers
     and dropped at its end. ``postgres_schema_url`` gives one test a fresh
     schema of its own inside that database. Where no server answers, the test
     is skipped with the reason; with ``PERFKIT_REQUIRE_DB=1`` in the
-    environment (``.ci/run`` sets it) it fails instead.
+    environment (``.ci/run`` sets it) it fails instead. The ports can be moved
+    with ``PERFKIT_TEST_PG_PORT`` and ``PERFKIT_TEST_MYSQL_PORT``.
 
 Trace data
     ``span_row`` builds one normalised span row tuple; ``write_otlp`` writes
@@ -34,11 +35,15 @@ POSTGRES_ADMIN = sa.URL.create(
     "postgresql+psycopg",
     username=os.environ.get("PERFKIT_TEST_PG_USER", "postgres"),
     host="127.0.0.1",
-    port=5432,
+    port=int(os.environ.get("PERFKIT_TEST_PG_PORT", "5432")),
     database="test",
 )
 MYSQL_ADMIN = sa.URL.create(
-    "mysql+pymysql", username="root", host="127.0.0.1", port=3306, database="test"
+    "mysql+pymysql",
+    username="root",
+    host="127.0.0.1",
+    port=int(os.environ.get("PERFKIT_TEST_MYSQL_PORT", "3306")),
+    database="test",
 )
 
 

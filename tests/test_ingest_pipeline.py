@@ -254,3 +254,18 @@ def test_ingest_into_postgresql(
     assert (second.spans, second.duplicates) == (0, 6)
     with Store(postgres_schema_url) as store:
         assert len(store.read_spans("pg")) == 6
+
+
+def test_endpoints_are_counted_per_service(
+    tmp_path: Path, write_otlp: OtlpWriter
+) -> None:
+    shop = write_otlp(tmp_path / "shop.jsonl", trace(1) + trace(2), service="shop")
+    edge = write_otlp(tmp_path / "edge.jsonl", trace(3), service="edge")
+    other_route = write_otlp(
+        tmp_path / "orders.jsonl", trace(4, service_route="/orders"), service="shop"
+    )
+
+    report = ingest([shop, edge, other_route], db=tmp_path / "perfkit.db")
+
+    # GET /users/{id} in shop and in edge, GET /orders in shop.
+    assert (report.services, report.endpoints, report.traces) == (2, 3, 4)

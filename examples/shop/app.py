@@ -13,13 +13,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event
 
 from examples.shop import endpoints
 from examples.shop.profiling import ProfileSampler
@@ -114,6 +115,12 @@ class Shop:
     price_cache: PriceCache
 
 
+def _sqlite_pragmas(dbapi_connection: Any, record: object) -> None:
+    # WAL (set by the seed) with synchronous=NORMAL: a commit does not wait
+    # for fsync, which would otherwise stall the event loop on every order.
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the instrumented shop app."""
     settings = settings or Settings.from_env()
@@ -128,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = create_engine(
         f"sqlite:///{settings.db_path}", pool_size=32, max_overflow=32, pool_timeout=5
     )
+    event.listen(engine, "connect", _sqlite_pragmas)
     SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=provider)
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)
 

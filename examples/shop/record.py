@@ -153,6 +153,9 @@ def _uvicorn(factory: str, port: int) -> list[str]:
         sys.executable, "-m", "uvicorn", "--factory", factory,
         "--host", "127.0.0.1", "--port", str(port),
         "--log-level", "warning", "--no-access-log",
+        # Longer than any stall under load, so that no idle connection is
+        # closed just as the driver reuses it.
+        "--timeout-keep-alive", "120",
     ]  # fmt: skip
 
 

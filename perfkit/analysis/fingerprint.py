@@ -12,7 +12,8 @@ statements fall together. Each distinct key is then parsed once with sqlglot
 IN lists of tuples and multi-row VALUES, and writes the statement back in one
 canonical form. The fingerprint is a hash of that form.
 
-URLs become templates: userinfo, query string and fragment are dropped and
+URLs become templates: userinfo, query string and fragment are dropped (so no
+credential, token or signature in them reaches a finding's evidence) and
 path segments that are ids become ``{id}`` (integers, and keys holding a run of
 three digits or more such as ``SKU-000042``), ``{uuid}``, ``{hash}`` (12 hex
 digits or more) or ``{token}`` (20 or more letters, digits, ``-`` and ``_``
@@ -26,7 +27,7 @@ import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
@@ -363,10 +364,6 @@ _HEX = re.compile(r"[0-9a-fA-F]{12,}")
 # more. Versions (v1, oauth2) have fewer and stay.
 _CODE = re.compile(r"[^/{}]*\d{3,}[^/{}]*")
 _TOKEN = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{20,}")
-_SECRET_PARAM = re.compile(
-    r"token|key|secret|sig|password|passwd|pwd|auth|credential|session|jwt|bearer",
-    re.IGNORECASE,
-)
 
 
 def _segment_template(segment: str) -> str:
@@ -394,28 +391,8 @@ def url_template(url: str) -> str:
     """
     parts = urlsplit(url)
     path = "/".join(_segment_template(s) for s in parts.path.split("/"))
-    return urlunsplit((parts.scheme, _host_port(url), path, "", ""))
-
-
-def mask_url(url: str) -> str:
-    """A URL without userinfo and without query parameters that look secret."""
-    parts = urlsplit(url)
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not _SECRET_PARAM.search(k)
-    ]
-    return urlunsplit((parts.scheme, _host_port(url), parts.path, urlencode(query), ""))
-
-
-def url_host(url: str) -> str | None:
-    """The host (and port, when given) a URL points at, or None."""
-    return _host_port(url) or None
-
-
-def _host_port(url: str) -> str:
-    netloc = urlsplit(url).netloc
-    return netloc.rpartition("@")[2]
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, path, "", ""))
 
 
 #: Vectorised versions of the segment rules, applied to the path in order.

@@ -230,11 +230,8 @@ def _http_calls(
     code = template.cat.codes.to_numpy()
     # Worked out once per distinct template, then spread over the calls.
     per_template = names.str.extract(r"^[a-z][a-z0-9+.-]*://([^/]+)", expand=False)
-    url_host = pd.Series(
-        np.where(code >= 0, per_template.to_numpy(dtype=object)[code], None),
-        index=cut.index,
-        dtype="string",
-    )
+    hosts = np.concatenate([per_template.to_numpy(dtype=object), [None]])
+    url_host = pd.Series(hosts[code], index=cut.index, dtype="string")  # -1: None
     host = cut["server_address"].fillna(url_host).fillna(cut["peer_service"])
     text = template.astype("string")
     # A relative URL gets the host in front, so the template names the target.

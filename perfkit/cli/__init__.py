@@ -3,10 +3,14 @@
 Each command is one library call with the same name. Results go to stdout
 through one rich console, progress and diagnostics to stderr; a
 :class:`~perfkit.errors.PerfkitError` becomes a one-line message and exit code 2.
+
+Commands are imported only when invoked, so ``perfkit ingest`` never pays for
+the analysis and plotting libraries that ``perfkit analyze`` needs.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -14,13 +18,35 @@ import click
 from perfkit import _logging
 from perfkit._version import __version__
 from perfkit.cli._common import CliState, handle_errors
-from perfkit.cli.analyze import analyze
-from perfkit.cli.ingest import ingest
+
+#: Command name -> "module:attribute" of its click command.
+COMMANDS = {
+    "analyze": "perfkit.cli.analyze:analyze",
+    "ingest": "perfkit.cli.ingest:ingest",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A click group that imports a command's module on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="perfkit")
-@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option(
+    "-v", "--verbose", count=True, help="More log output (-v info, -vv debug)."
+)
 @click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
@@ -29,14 +55,11 @@ from perfkit.cli.ingest import ingest
     help="Log lines as text, or as JSON objects carrying a run id.",
 )
 @click.pass_context
-def cli(ctx: click.Context, verbose: int, log_format: str) -> None:
+def cli(ctx: click.Context, verbose: int, log_format: _logging.LogFormat) -> None:
     """Find why a web backend is slow from its traces, and prove the fix."""
-    run_id = _logging.configure(verbosity=verbose, log_format=log_format)  # type: ignore[arg-type]
+    run_id = _logging.configure(verbosity=verbose, log_format=log_format)
     ctx.obj = CliState(run_id=run_id)
 
-
-cli.add_command(ingest)
-cli.add_command(analyze)
 
 def main() -> None:
     """Console-script entry point."""

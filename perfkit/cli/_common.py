@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from perfkit import _logging
 from perfkit.errors import PerfkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,17 +45,30 @@ def store_options(func: F) -> F:
         default="perfkit.db",
         show_default=True,
         metavar="URL",
-        help="Span store: a SQLite file path or an SQLAlchemy URL "
-        "(postgresql://...).",
+        help="Span store: a SQLite file path or an SQLAlchemy URL (postgresql://...).",
     )(func)
     return func
 
 
+def json_logs() -> bool:
+    """Whether this invocation logs JSON lines (then stderr carries only JSON)."""
+    handlers = logging.getLogger("perfkit").handlers
+    return any(isinstance(h.formatter, _logging.JsonFormatter) for h in handlers)
+
+
 @contextmanager
 def handle_errors() -> Iterator[None]:
-    """Turn a PerfkitError into a one-line message and its exit code."""
+    """Turn a PerfkitError into a one-line message and its exit code.
+
+    With ``--log-format json`` the message is one more JSON log line instead of
+    console text, so every line on stderr stays a JSON object.
+    """
     try:
         yield
     except PerfkitError as error:
-        err_console.print(f"[bold red]perfkit: error:[/] {escape(str(error))}", soft_wrap=True)
+        if json_logs():
+            logging.getLogger("perfkit.cli").error("%s", error)
+        else:
+            message = f"[bold red]perfkit: error:[/] {escape(str(error))}"
+            err_console.print(message, soft_wrap=True)
         sys.exit(error.exit_code)

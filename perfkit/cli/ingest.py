@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -19,9 +18,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from perfkit import _logging
-from perfkit.cli._common import console, err_console, handle_errors, store_options
-from perfkit.errors import PerfkitError
+from perfkit.cli._common import (
+    console,
+    err_console,
+    handle_errors,
+    json_logs,
+    store_options,
+)
 from perfkit.ingest.results import FileResult
 from perfkit.ingest_pipeline import DEFAULT_RUN, IngestProgress, IngestReport
 from perfkit.ingest_pipeline import ingest as ingest_files
@@ -54,7 +57,7 @@ def ingest(
     its spans as duplicates. Exits with 2 when any file could not be stored.
     """
     run = run_label or DEFAULT_RUN
-    with _errors_handled():
+    with handle_errors():
         if _show_progress():
             with _ProgressBar() as bar:
                 report = ingest_files(
@@ -66,30 +69,11 @@ def ingest(
     raise SystemExit(0 if report.ok else 2)
 
 
-@contextmanager
-def _errors_handled() -> Iterator[None]:
-    # With JSON logs a fatal error is one more JSON line, not console text.
-    if not _json_logs():
-        with handle_errors():
-            yield
-        return
-    try:
-        yield
-    except PerfkitError as error:
-        logger.error("%s", error)
-        raise SystemExit(error.exit_code) from None
-
-
 def _show_progress() -> bool:
     # Per-file log lines already show progress at -v, and would break the bar;
     # JSON logs promise that every stderr line is a JSON object.
     verbose = logging.getLogger("perfkit").isEnabledFor(logging.INFO)
-    return err_console.is_terminal and not verbose and not _json_logs()
-
-
-def _json_logs() -> bool:
-    handlers = logging.getLogger("perfkit").handlers
-    return any(isinstance(h.formatter, _logging.JsonFormatter) for h in handlers)
+    return err_console.is_terminal and not verbose and not json_logs()
 
 
 class _ProgressBar(IngestProgress):
@@ -185,7 +169,7 @@ def _print_ignored(ignored: list[str]) -> None:
     names = ", ".join(ignored) if len(ignored) <= _LIST_IGNORED else ""
     message = f"ignored {_count(len(ignored), 'file')} that are not traces"
     message += f": {names}" if names else ""
-    if _json_logs():
+    if json_logs():
         logger.warning("%s", message)
     else:
         err_console.print(f"[dim]{escape(message)}[/]", soft_wrap=True)
@@ -194,7 +178,7 @@ def _print_ignored(ignored: list[str]) -> None:
 def _print_error(result: FileResult) -> None:
     where = f"{result.path}, {result.position}" if result.position else result.path
     retry = "retrying may help" if result.retryable else "retrying will not help"
-    if _json_logs():
+    if json_logs():
         logger.error("%s: %s (%s; %s)", where, result.message, result.error_code, retry)
         return
     err_console.print(

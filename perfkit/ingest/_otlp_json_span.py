@@ -15,6 +15,8 @@ from perfkit.ingest._rows import BadSpan, Resource, event_dict, link_dict, span_
 from perfkit.ingest._values import (
     EMPTY_LIST,
     INT64_MAX,
+    PARENT_MEMO,
+    TRACE_MEMO,
     BadValue,
     dumps,
     hex_id,
@@ -44,12 +46,14 @@ def span_row_of(
         span = camel_keys(span)
         get = span.get
         raw_trace = get("traceId")
-    trace_id = trace_id_of(raw_trace)
+    # Spans repeat their trace's and their siblings' parent's ids: remembered.
+    trace_id = TRACE_MEMO.get(raw_trace) or trace_id_of(raw_trace)  # type: ignore[arg-type]
     span_id = hex_id(get("spanId"), 8)
     if trace_id is None or span_id is None:
         raise BadSpan("missing_ids", _id_problem(raw_trace, get("spanId")))
     parent = get("parentSpanId")
-    parent = parent_id_of(parent) if parent else None
+    if parent:
+        parent = PARENT_MEMO.get(parent) or parent_id_of(parent)
     start, end = _times(get("startTimeUnixNano"), get("endTimeUnixNano"))
 
     kind = get("kind", 0)
@@ -71,7 +75,7 @@ def span_row_of(
     return span_row(
         trace_id,
         span_id,
-        parent,
+        parent or None,
         name,
         kind,
         start,

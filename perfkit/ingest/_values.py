@@ -60,55 +60,15 @@ def hex_id(value: object, nbytes: int, *, pad: bool = False) -> str | None:
     return _lenient_id(value.strip(), nbytes, pad=pad)
 
 
-_TRACE_MEMO: dict[str, str] = {}
-_TRACE_MEMO_LIMIT: Final = 65_536
-
-
-def trace_id_of(value: object) -> str | None:
-    """``hex_id(value, 16)``, remembered: the spans of a trace repeat its id."""
-    if type(value) is not str:
-        return hex_id(value, 16)
-    result = _TRACE_MEMO.get(value)
-    if result is None:
-        result = hex_id(value, 16)
-        if result is not None:
-            if len(_TRACE_MEMO) >= _TRACE_MEMO_LIMIT:
-                _TRACE_MEMO.clear()
-            _TRACE_MEMO[value] = result
-    return result
-
-
-_PARENT_MEMO: dict[str, str | None] = {}
-
-
-def parent_id_of(value: object) -> str | None:
-    """``parent_id(value)``, remembered: siblings repeat their parent's id.
-
-    Raises:
-        BadValue: the value is present but is not a span id.
-    """
-    if type(value) is not str:
-        return parent_id(value)
-    try:
-        return _PARENT_MEMO[value]
-    except KeyError:
-        pass
-    result = parent_id(value)
-    if len(_PARENT_MEMO) >= _TRACE_MEMO_LIMIT:
-        _PARENT_MEMO.clear()
-    _PARENT_MEMO[value] = result
-    return result
-
-
 def _lenient_id(text: str, nbytes: int, *, pad: bool) -> str | None:
     width = 2 * nbytes
-    if text[:2] in ("0x", "0X"):
-        text = text[2:]
-    if text and len(text) <= width and _is_hex(text):
-        if len(text) == width or pad or (nbytes == 16 and len(text) == 16):
-            text = text.lower().rjust(width, "0")
-            return None if text.strip("0") == "" else text
-        return None
+    digits = text[2:] if text[:2] in ("0x", "0X") else text
+    if digits and len(digits) <= width and _is_hex(digits):
+        full = len(digits) == width or (nbytes == 16 and len(digits) == 16)
+        if full or pad:
+            digits = digits.lower().rjust(width, "0")
+            return None if digits.strip("0") == "" else digits
+    # Not hex of a width that fits: base64 if it decodes to the right length.
     raw = _b64(text)
     if raw is None or len(raw) != nbytes:
         return None
@@ -142,6 +102,48 @@ def parent_id(value: object, *, pad: bool = False) -> str | None:
         if isinstance(value, str) and value.strip("0") == "":
             return None
         raise BadValue(f"parent span id {value!r} is not an 8-byte hex or base64 id")
+    return result
+
+
+# Ids already converted, raw text to lowercase hex, so that the spans of a
+# trace and the siblings of a parent convert each id once.
+TRACE_MEMO: dict[str, str] = {}
+_MEMO_LIMIT: Final = 8192
+
+
+def trace_id_of(value: object) -> str | None:
+    """``hex_id(value, 16)``, remembered: the spans of a trace repeat its id."""
+    if type(value) is not str:
+        return hex_id(value, 16)
+    result = TRACE_MEMO.get(value)
+    if result is None:
+        result = hex_id(value, 16)
+        if result is not None:
+            if len(TRACE_MEMO) >= _MEMO_LIMIT:
+                TRACE_MEMO.clear()
+            TRACE_MEMO[value] = result
+    return result
+
+
+PARENT_MEMO: dict[str, str | None] = {}  # None: the parent of a root
+
+
+def parent_id_of(value: object) -> str | None:
+    """``parent_id(value)``, remembered: siblings repeat their parent's id.
+
+    Raises:
+        BadValue: the value is present but is not a span id.
+    """
+    if type(value) is not str:
+        return parent_id(value)
+    try:
+        return PARENT_MEMO[value]
+    except KeyError:
+        pass
+    result = parent_id(value)
+    if len(PARENT_MEMO) >= _MEMO_LIMIT:
+        PARENT_MEMO.clear()
+    PARENT_MEMO[value] = result
     return result
 
 

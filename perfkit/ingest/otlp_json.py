@@ -51,18 +51,32 @@ def signal_of(doc: object) -> str | None:
     Looks through the ``{"result": ...}`` wrapper and accepts a list of
     documents.
     """
-    if isinstance(doc, list):
-        return "traces" if doc and all(signal_of(d) == "traces" for d in doc) else None
-    if not isinstance(doc, dict):
+    if type(doc) is dict:
+        if "resourceSpans" in doc or "resource_spans" in doc or "batches" in doc:
+            return "traces"
+        result = doc.get("result")
+        if type(result) is dict:
+            return signal_of(result)
+        for key, signal in _OTHER_SIGNALS.items():
+            if key in doc:
+                return signal
         return None
-    if "result" in doc and isinstance(doc["result"], dict):
-        return signal_of(doc["result"])
-    if any(key in doc for key in _RESOURCE_SPANS_KEYS):
+    if isinstance(doc, list) and doc and all(signal_of(d) == "traces" for d in doc):
         return "traces"
-    for key, signal in _OTHER_SIGNALS.items():
-        if key in doc:
-            return signal
     return None
+
+
+def position(where: int | str | None, *steps: tuple[str, int]) -> str:
+    """``"line 3, resourceSpans[0].scopeSpans[1]"``: where a record is.
+
+    ``where`` is a line number, a position already in words (``"byte 40"``)
+    or None for a whole document.
+    """
+    path = ".".join(f"{name}[{index}]" for name, index in steps)
+    if where is None:
+        return path
+    prefix = f"line {where}" if isinstance(where, int) else where
+    return f"{prefix}, {path}" if path else prefix
 
 
 class DocumentReader:
@@ -70,60 +84,63 @@ class DocumentReader:
 
     One reader serves a whole file, so that the work done per resource (the
     service name, the resource's JSON) is shared between lines that repeat the
-    same resource, down to the same ``str`` objects.
+    same resource, down to the same ``str`` objects. Positions of bad records
+    are only put into words when there is one to report.
     """
 
     def __init__(self, ctx: ReadContext) -> None:
         self.ctx = ctx
         self._resources: dict[bytes, Resource] = {}
 
-    def rows(self, doc: Any, where: str = "") -> list[SpanRow]:
+    def rows(self, doc: Any, where: int | str | None = None) -> list[SpanRow]:
         """The rows of one document; bad spans go to the context.
 
-        ``where`` prefixes every position reported (``"line 3, "``).
+        ``where`` is the document's line number in a JSON Lines file, or its
+        position in words (``"byte 40"``), for reporting bad records.
         """
-        if doc == {}:
-            return []
         signal = signal_of(doc)
         if signal != "traces":
-            if signal is None:
+            if doc == {}:
+                pass  # an empty TracesData
+            elif signal is None:
                 self.ctx.bad(
                     "not_otlp",
                     "not an OTLP TracesData object (no resourceSpans)",
-                    position=where.rstrip(", ") or None,
+                    position=position(where) or None,
                 )
             else:
                 self.ctx.ignored[signal] += 1
             return []
         rows: list[SpanRow] = []
-        for document in doc if isinstance(doc, list) else (doc,):
+        for document in doc if type(doc) is list else (doc,):
             self._document(document, where, rows)
         return rows
 
-    def _document(self, doc: dict[str, Any], where: str, rows: list[SpanRow]) -> None:
+    def _document(self, doc: Any, where: int | str | None, rows: list[SpanRow]) -> None:
         if "result" in doc:
             doc = doc["result"]
         resource_spans = _first_of(doc, _RESOURCE_SPANS_KEYS)
-        if not isinstance(resource_spans, list):
+        if type(resource_spans) is not list:
             if resource_spans is not None:
                 self.ctx.bad(
                     "bad_structure",
                     "resourceSpans is not a list",
-                    position=f"{where}resourceSpans",
+                    position=f"{position(where)}, resourceSpans".lstrip(", "),
                 )
             return
         for i, block in enumerate(resource_spans):
-            self._resource_spans(block, f"{where}resourceSpans[{i}]", rows)
+            self._resource_spans(block, where, i, rows)
 
-    def _resource_spans(self, block: Any, where: str, rows: list[SpanRow]) -> None:
+    def _resource_spans(
+        self, block: Any, where: int | str | None, i: int, rows: list[SpanRow]
+    ) -> None:
         try:
             resource = self._resource(block.get("resource"))
             scope_spans = _first_of(block, _SCOPE_SPANS_KEYS) or ()
             iter(scope_spans)
         except (AttributeError, TypeError, BadValue, KeyError) as error:
-            self.ctx.bad(
-                "bad_structure", f"malformed resource: {error}", position=where
-            )
+            here = position(where, ("resourceSpans", i))
+            self.ctx.bad("bad_structure", f"malformed resource: {error}", position=here)
             return
         for j, scoped in enumerate(scope_spans):
             try:
@@ -131,20 +148,19 @@ class DocumentReader:
                 spans = scoped.get("spans") or ()
                 iter(spans)
             except (AttributeError, TypeError) as error:
+                here = position(where, ("resourceSpans", i), ("scopeSpans", j))
                 self.ctx.bad(
-                    "bad_structure",
-                    f"malformed scopeSpans: {error}",
-                    position=f"{where}.scopeSpans[{j}]",
+                    "bad_structure", f"malformed scopeSpans: {error}", position=here
                 )
                 continue
-            self._spans(spans, resource, scope, f"{where}.scopeSpans[{j}]", rows)
+            self._spans(spans, resource, scope, (where, i, j), rows)
 
     def _spans(
         self,
         spans: Any,
         resource: Resource,
         scope: tuple[str | None, str | None],
-        where: str,
+        where: tuple[int | str | None, int, int],
         rows: list[SpanRow],
     ) -> None:
         append = rows.append
@@ -152,15 +168,23 @@ class DocumentReader:
             try:
                 append(span_row_of(span, resource, scope))
             except BadSpan as bad:
-                self.ctx.bad(bad.reason, bad.message, position=f"{where}.spans[{k}]")
+                self._bad_span(bad.reason, bad.message, where, k)
             except BadValue as error:
-                self.ctx.bad("bad_value", str(error), position=f"{where}.spans[{k}]")
+                self._bad_span("bad_value", str(error), where, k)
             except (AttributeError, TypeError, KeyError, ValueError) as error:
-                self.ctx.bad(
-                    "bad_span",
-                    f"malformed span ({type(error).__name__}: {error})",
-                    position=f"{where}.spans[{k}]",
-                )
+                problem = f"malformed span ({type(error).__name__}: {error})"
+                self._bad_span("bad_span", problem, where, k)
+
+    def _bad_span(
+        self,
+        reason: str,
+        message: str,
+        where: tuple[int | str | None, int, int],
+        k: int,
+    ) -> None:
+        prefix, i, j = where
+        steps = ("resourceSpans", i), ("scopeSpans", j), ("spans", k)
+        self.ctx.bad(reason, message, position=position(prefix, *steps))
 
     def _resource(self, resource: Any) -> Resource:
         # Lines of a Collector file repeat the same resource: work it out once.
@@ -197,7 +221,7 @@ def read_lines(stream: BinaryIO, ctx: ReadContext) -> Iterator[list[SpanRow]]:
                 retryable=truncated,
             )
             continue
-        rows = reader.rows(doc, f"line {number}, ")
+        rows = reader.rows(doc, number)
         if rows:
             yield rows
 

@@ -103,7 +103,7 @@ def _payload_rows(
                 "bad_json", f"the message is not valid JSON ({error})", position=where
             )
             return []
-        return json_reader.rows(doc, where)
+        return json_reader.rows(doc, where.rstrip(", "))
     return read_message(payload, ctx, where)
 
 

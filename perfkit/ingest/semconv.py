@@ -94,14 +94,14 @@ class _Plan:
     """Which attribute fills which column, for one shape of span.
 
     ``fetch`` takes the winning attributes' values in one call; ``arrange``
-    puts them, None and the peer-service hint, into the ten text columns
-    (http_method to db_namespace without the status code).
+    puts them, None and the peer-service hint, into the twelve columns, with
+    None for the status code and the endpoint, which need more work.
     """
 
     fetch: Callable[[Mapping[str, object]], tuple[object, ...]]
-    arrange: Callable[[tuple[object, ...]], tuple[Any, ...]]
+    arrange: Callable[[tuple[object, ...]], Normalised]
     status_key: str | None
-    fix: bool  # method, URL or address need work beyond the lookup
+    simple: bool  # a lookup is all: no status, method, endpoint, URL work
     url_query: bool  # the URL is url.path, joined with url.query
     strip_host: bool  # the address is http.host, which may carry a port
     host_from_url: bool  # no address attribute: take the URL's host
@@ -141,32 +141,32 @@ def normalise(
         return (None, None, None, None, None, peer_service, *(None,) * 5, endpoint)
 
     values = plan.fetch(attributes)
-    if not _ONLY_TEXT.issuperset(map(type, values)):
+    try:
+        # The cheapest proof that every value is a string.
+        "".join(values)  # type: ignore[arg-type]
+    except TypeError:
         if None in values:
             # A present attribute holds null: let the rules skip it.
             return normalise_reference(
                 attributes, kind, name, peer_service=peer_service
             )
         values = tuple(map(text, values))
-    texts = plan.arrange((*values, None, peer_service))
-    if plan.rename_system and texts[5] in DB_SYSTEM_RENAMES:
-        texts = (*texts[:5], DB_SYSTEM_RENAMES[texts[5]], *texts[6:])
-    if plan.fix:
-        texts = _fix(texts, plan, attributes)
-    status = None
-    if plan.status_key is not None:
-        status = attributes[plan.status_key]
-        if type(status) is not int or not 0 <= status <= INT32_MAX:
-            status = status_code(status)
-    method, route = texts[0], texts[1]
-    endpoint = (f"{method} {route}" if method and route else name) if server else None
-    return (method, route, status, *texts[2:], endpoint)
+    row = plan.arrange((*values, None, peer_service))
+    if plan.simple and row[_SYSTEM] not in DB_SYSTEM_RENAMES:
+        return row
+    return _finish(row, plan, attributes, name if server else None)
 
 
-def _fix(
-    texts: tuple[Any, ...], plan: _Plan, attributes: Mapping[str, object]
-) -> tuple[Any, ...]:
-    method, route, url, address, *rest = texts
+def _finish(
+    row: tuple[Any, ...],
+    plan: _Plan,
+    attributes: Mapping[str, object],
+    server_name: str | None,
+) -> Normalised:
+    # The columns that need more than a lookup, for the plans that have them.
+    method, route, _, url, address, peer, system, *database, _ = row
+    if plan.rename_system:
+        system = DB_SYSTEM_RENAMES.get(system, system)
     if method is not None:
         if method == "_OTHER":
             method = text(attributes.get("http.request.method_original")) or method
@@ -178,14 +178,22 @@ def _fix(
         address = strip_port(address)
     elif plan.host_from_url and url and "://" in url:
         address = url_host(url)
-    return (method, route, url, address, *rest)
+    status = None
+    if plan.status_key is not None:
+        status = attributes[plan.status_key]
+        if type(status) is not int or not 0 <= status <= INT32_MAX:
+            status = status_code(status)
+    endpoint = None
+    if server_name is not None:
+        endpoint = f"{method} {route}" if method and route else server_name
+    return (method, route, status, url, address, peer, system, *database, endpoint)
 
 
 _NO_PLAN: Final = _Plan(
     fetch=tuple,
-    arrange=tuple,
+    arrange=tuple,  # type: ignore[arg-type]
     status_key=None,
-    fix=False,
+    simple=False,
     url_query=False,
     strip_host=False,
     host_from_url=False,
@@ -214,6 +222,7 @@ def _make_plan(present: frozenset[str], server: bool) -> _Plan:
     columns = (
         method_key,
         pick(ROUTE_KEYS),
+        None,  # the status code, worked out by _finish
         url_key,
         address_key,
         pick(PEER_KEYS),
@@ -222,24 +231,27 @@ def _make_plan(present: frozenset[str], server: bool) -> _Plan:
         pick(OPERATION_KEYS),
         pick(TABLE_KEYS),
         pick(NAMESPACE_KEYS),
+        None,  # the endpoint, likewise
     )
     keys = [key for key in columns if key is not None]
     positions = []
     for column, key in enumerate(columns):
         if key is not None:
             positions.append(keys.index(key))
-        elif column == _PEER_COLUMN:
+        elif column == _PEER:
             positions.append(len(keys) + 2 + _HINT_INDEX)
         else:
             positions.append(len(keys) + 2 + _NONE_INDEX)
+    status_key = pick(STATUS_KEYS)
     url_query = url_key == "url.path" and "url.query" in present
     strip_host = address_key == "http.host"
     host_from_url = address_key is None and url_key is not None
+    fix = method_key is not None or url_query or strip_host or host_from_url
     return _Plan(
         fetch=_getter(keys),
         arrange=itemgetter(*positions),
-        status_key=pick(STATUS_KEYS),
-        fix=method_key is not None or url_query or strip_host or host_from_url,
+        status_key=status_key,
+        simple=not (server or fix or status_key),
         url_query=url_query,
         strip_host=strip_host,
         host_from_url=host_from_url,
@@ -247,7 +259,8 @@ def _make_plan(present: frozenset[str], server: bool) -> _Plan:
     )
 
 
-_PEER_COLUMN: Final = 4
+_PEER: Final = 5
+_SYSTEM: Final = 6
 
 
 def _getter(keys: list[str]) -> Callable[[Mapping[str, object]], tuple[object, ...]]:

@@ -3,12 +3,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from perfkit.analysis.grouped import percentile_ci, percentiles, union_ns
+from perfkit.analysis.grouped import group_codes, percentile_ci, percentiles, union_ns
 
 
 def test_union_counts_overlap_once_and_keeps_groups_apart() -> None:
@@ -118,3 +119,34 @@ def test_empty_groups_get_nan_intervals() -> None:
     assert np.isnan(low[0])
     assert np.isnan(high[0])
     assert not np.isnan(low[1])
+
+
+def test_group_codes_number_combinations_in_order_of_appearance() -> None:
+    names = pd.Series(["a", "a", "b", "a", None, "b"], dtype="string")
+    numbers = np.array([1, 2, 1, 1, 1, 1])
+    codes, first = group_codes(names, numbers)
+    # (a,1) (a,2) (b,1) (a,1) (NA,1) (b,1)
+    assert codes.tolist() == [0, 1, 2, 0, 3, 2]
+    assert first.tolist() == [0, 1, 2, 4]
+
+
+def test_group_codes_with_categoricals_and_wide_integers() -> None:
+    category = pd.Series(pd.Categorical(["x", "y", "x", None]))
+    wide = np.array([0, 2**45, 0, 2**45])  # too wide to offset: factorised
+    codes, first = group_codes(category, wide, np.array([7, 7, 7, 7]))
+    assert codes.tolist() == [0, 1, 0, 2]
+    assert first.tolist() == [0, 1, 3]
+    assert group_codes(np.array([], dtype=np.int64))[0].size == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-3, 3), st.sampled_from("pqr")), max_size=30))
+def test_group_codes_agree_with_tuples(rows: list[tuple[int, str]]) -> None:
+    codes, first = group_codes(
+        np.array([r[0] for r in rows], dtype=np.int64),
+        pd.Series([r[1] for r in rows], dtype="object"),
+    )
+    seen: dict[tuple[int, str], int] = {}
+    expected = [seen.setdefault(r, len(seen)) for r in rows]
+    assert codes.tolist() == expected
+    assert first.tolist() == [rows.index(r) for r in seen]

@@ -61,6 +61,14 @@ def test_warnings_say_what_limits_the_results() -> None:
     assert any("1 database or HTTP call(s) have no SERVER span" in w for w in warnings)
 
 
+def test_statements_outside_database_calls_are_ignored() -> None:
+    s = two_problems()
+    request = s.rows[0]["span_id"]
+    s.internal(request, "render", start=1, duration=1, db_statement="SELECT 1")
+    kinds = [f.kind for f in analyze(s.frame()).findings]
+    assert kinds == ["slow_external_call", "n_plus_one_query"]
+
+
 def test_no_requests_at_all() -> None:
     analysis = analyze(empty_frame())
     assert analysis.findings == []

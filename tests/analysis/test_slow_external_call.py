@@ -53,6 +53,19 @@ def test_a_slow_host_called_on_few_requests_costs_too_little() -> None:
     assert slow_calls(s) == []
 
 
+def test_a_slow_host_called_on_a_minority_of_requests_is_a_tail_effect() -> None:
+    s = Spans()
+    # 6 of 25 requests (24%) wait 300 ms: 72 ms per request on average, but
+    # the typical request never calls the host.
+    price_requests(s, calling=6)
+    assert slow_calls(s) == []
+    s = Spans()
+    price_requests(s, calling=7)  # 28%
+    (finding,) = slow_calls(s)
+    assert finding.requests_affected == 7
+    assert finding.saved_ms_total == pytest.approx(2100.0)
+
+
 def test_fast_calls_are_not_reported() -> None:
     s = Spans()
     for i in range(25):

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from perfkit.errors import InputError
+from perfkit.ingest._values import hex_id
 from perfkit.ingest.schema import COLUMN_INDEX, N_COLUMNS
 
 from .helpers import FIXTURES, by_span_id, read_rows
@@ -279,3 +280,19 @@ def test_truncated_single_document(tmp_path: Path) -> None:
     assert (caught.value.code, caught.value.retryable) == ("truncated", True)
     assert caught.value.position is not None
     assert caught.value.position.startswith("line ")
+
+
+@pytest.mark.parametrize(
+    ("text", "nbytes", "expected"),
+    [
+        ("0XAAAAAAAAA=", 8, "d170000000000000"),  # base64 that starts like 0x
+        ("AAAAAAAAAAE", 8, "0000000000000001"),  # unpadded base64 of hex digits
+        ("0x00f067aa0ba902b7", 8, "00f067aa0ba902b7"),
+        ("463AC35C9F6413AD", 16, "0000000000000000463ac35c9f6413ad"),
+        ("abc", 8, None),  # short hex is padded only for Jaeger and Zipkin
+        ("0000000000000000", 8, None),  # all zeros is no id
+        ("zzzzzzzzzzzzzzzz", 8, None),  # neither hex nor 8 bytes of base64
+    ],
+)
+def test_id_spellings(text: str, nbytes: int, expected: str | None) -> None:
+    assert hex_id(text, nbytes) == expected

@@ -157,3 +157,26 @@ def test_a_message_that_does_not_parse(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         read_rows(path)
     assert caught.value.code == "bad_proto"
+
+
+def test_stream_messages_may_be_otlp_json(tmp_path: Path) -> None:
+    good = (FIXTURES / "jaeger_v3_result.json").read_bytes().strip()
+    bad = (FIXTURES / "bad_spans.json").read_bytes()
+    path = tmp_path / "mixed.stream"
+    path.write_bytes(framed(PROTO_MESSAGE, good, bad))
+    with pytest.raises(InputError) as caught:
+        read_rows(path)
+    offset = 4 + len(PROTO_MESSAGE) + 4 + len(good)
+    assert caught.value.position == (
+        f"byte {offset}, resourceSpans[0].scopeSpans[0].spans[1]"
+    )
+    rows, ctx = read_rows(path, skip_invalid=True)
+    assert [row[3] for row in rows][4:] == ["wrapped", "fine"]
+    assert dict(ctx.skipped) == {
+        "missing_ids": 1,
+        "missing_times": 1,
+        "end_before_start": 1,
+    }
+
+
+PROTO_MESSAGE = shop_request().SerializeToString()

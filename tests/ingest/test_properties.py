@@ -26,10 +26,10 @@ from .helpers import FIXTURES
 from .shop_proto import shop_request
 
 SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 INT64 = st.integers(-(2**63), 2**63 - 1)
-TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
 NONZERO_16 = st.binary(min_size=16, max_size=16).filter(any)
 NONZERO_8 = st.binary(min_size=8, max_size=8).filter(any)
 

@@ -77,9 +77,9 @@ class Context:
         never for evidence."""
         db = self.frames.db[self.frames.db["fingerprint"].notna()]
         slowest = db.groupby("fingerprint", observed=True)["duration_ms"].idxmax()
-        positions = slowest.reindex(self.frames.statements.index).to_numpy()
-        table = self.frames.statements.copy()
-        table["dialect"] = db["dialect"].reindex(positions).to_numpy(dtype=object)
+        positions = slowest.to_numpy(dtype=np.int64)
+        table = self.frames.statements.loc[slowest.index.astype(str)]
+        table["dialect"] = db.loc[positions, "dialect"].to_numpy(dtype=object)
         table["example"] = self.spans["db_statement"].iloc[positions].to_numpy()
         return table
 

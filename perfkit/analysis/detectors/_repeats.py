@@ -33,6 +33,7 @@ GROUP_COLUMNS = (
     "count",
     "sum_ms",
     "union_ms",
+    "window_ms",
     "max_ms",
     "distinct_params",
     "params_known",
@@ -76,7 +77,8 @@ def repeat_groups(
 
     Returns:
         The groups, with ``count`` (calls, composite spans expanded),
-        ``sum_ms``, ``union_ms`` (overlaps counted once), ``max_ms``,
+        ``sum_ms``, ``union_ms`` (overlaps counted once), ``window_ms`` (from
+        the first call's start to the last one's end), ``max_ms``,
         ``distinct_params``, ``params_known`` (every call's parameters seen),
         ``example`` (the position of the group's first call) and ``saved_ms``:
         ``union_ms - max_ms``, the time left if one call (the batched query,
@@ -102,6 +104,10 @@ def repeat_groups(
     out["sum_ms"] = np.bincount(codes, weights=duration, minlength=n)
     start, end = calls["start_ns"].to_numpy(), calls["end_ns"].to_numpy()
     out["union_ms"] = union_ns(codes, start, end, n) / 1e6
+    first_start = pd.Series(start).groupby(codes).min().to_numpy()
+    out["window_ms"] = (
+        pd.Series(end).groupby(codes).max().to_numpy() - first_start
+    ) / 1e6
     out["max_ms"] = pd.Series(duration).groupby(codes).max().to_numpy()
     # Distinct parameter values per group: the (group, value) pairs, counted.
     known = params.notna().to_numpy(dtype=bool)
@@ -128,8 +134,9 @@ def summarise(groups: pd.DataFrame) -> pd.DataFrame:
 
     Returns one row per (service, endpoint, key) with ``requests_affected``,
     ``saved_ms`` (mean per affected request), ``repeats_median`` and
-    ``repeats_max`` (calls per request), ``sum_ms`` and ``union_ms`` (mean per
-    affected request), ``overlapping`` (some repeats ran at the same time),
+    ``repeats_max`` (calls per request), ``sum_ms``, ``union_ms`` and
+    ``window_ms`` (first start to last end; means per affected request),
+    ``overlapping`` (some repeats ran at the same time),
     ``distinct_params`` (median per request, NaN when unknown) and the
     ``example`` call and ``anchor`` of the request that would gain most.
     """
@@ -145,6 +152,7 @@ def summarise(groups: pd.DataFrame) -> pd.DataFrame:
             count=("count", "sum"),
             sum_ms=("sum_ms", "sum"),
             union_ms=("union_ms", "sum"),
+            window_ms=("window_ms", "sum"),
             saved_ms=("saved_ms", "sum"),
             known=("known", "sum"),
             all_known=("params_known", "all"),
@@ -163,6 +171,7 @@ def summarise(groups: pd.DataFrame) -> pd.DataFrame:
         repeats_max=("count", "max"),
         sum_ms=("sum_ms", "mean"),
         union_ms=("union_ms", "mean"),
+        window_ms=("window_ms", "mean"),
         overlapping=("overlaps", "any"),
         distinct_params=("known", "median"),
         example=("example", "first"),

@@ -2,9 +2,16 @@
 
 Calls are grouped by (service, endpoint, host), the host being the span's
 server address, else the URL's host, else the peer service. A host is slow
-on an endpoint when its calls' p95 reaches ``slow_external_p95_ms``, or when
-they take ``external_share`` of the endpoint's time and at least
-``external_min_ms`` per request.
+on an endpoint when its calls' p95 reaches ``slow_external_p95_ms`` or they
+take ``external_share`` of the endpoint's time, and, either way:
+
+* they cost the endpoint ``external_min_ms`` per request on average
+  (requests that do not call the host count as 0), which keeps out fast
+  hosts whatever their share;
+* at least ``external_min_request_share`` of the endpoint's requests call
+  the host. A slow host that a cache now answers for nearly every request
+  (its misses), or a rare branch, shapes the endpoint's tail rather than the
+  typical request: it shows in the endpoint's p99, not here.
 
 Calls one after another under one parent, to two or more different URL
 templates, *could run in parallel* (if they do not need each other's
@@ -48,8 +55,11 @@ def detect(context: Context, found: Sequence[Finding]) -> list[Finding]:
     p95_min = context.setting_per_row(endpoints, "slow_external_p95_ms")
     share_min = context.setting_per_row(endpoints, "external_share")
     cost_min = context.setting_per_row(endpoints, "external_min_ms")
-    slow = ((hosts["p95_ms"] >= p95_min) | (hosts["share"] >= share_min)) & (
-        hosts["cost_ms"] >= cost_min
+    reach_min = context.setting_per_row(endpoints, "external_min_request_share")
+    slow = (
+        ((hosts["p95_ms"] >= p95_min) | (hosts["share"] >= share_min))
+        & (hosts["cost_ms"] >= cost_min)
+        & (hosts["reach"] >= reach_min)
     )
     n_plus_one = [f for f in found if f.kind == "n_plus_one_http"]
     findings = []
@@ -140,6 +150,7 @@ def _per_host(calls: pd.DataFrame, context: Context) -> pd.DataFrame:
         ]
     )
     hosts["cost_ms"] = spent / np.maximum(served, 1)
+    hosts["reach"] = affected / np.maximum(served, 1)
     # The distinct templates of each host, named from their codes.
     template = calls["template"].cat.codes.to_numpy()
     _, pair_first = group_codes(codes, template)
