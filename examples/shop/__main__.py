@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--variant", action="append", choices=VARIANTS)
     record.add_argument("--requests", type=int, default=5_000)
     record.add_argument("--concurrency", type=int, default=16)
+    record.add_argument(
+        "--rate", type=float, default=60.0, help="requests per second; 0: no pacing"
+    )
     record.add_argument("--rows", type=int, default=DEFAULT_ROWS)
     record.add_argument("--seed", type=int, default=DEFAULT_SEED)
     record.add_argument("--profile-rate", type=float, default=0.1)
@@ -76,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     drive.add_argument("--db", type=Path, default=Path("examples/shop/shop-before.db"))
     drive.add_argument("--requests", type=int, default=500)
     drive.add_argument("--concurrency", type=int, default=16)
+    drive.add_argument("--rate", type=float, default=60.0)
     drive.add_argument("--seed", type=int, default=DEFAULT_SEED)
     drive.add_argument("--max-seconds", type=float, default=600.0)
     drive.set_defaults(run=_drive)
@@ -90,6 +94,7 @@ def _record(args: argparse.Namespace) -> int:
         variants=tuple(args.variant or VARIANTS),
         requests=args.requests,
         concurrency=args.concurrency,
+        rate=args.rate or None,
         rows=args.rows,
         seed=args.seed,
         profile_rate=args.profile_rate,
@@ -165,7 +170,11 @@ def _drive(args: argparse.Namespace) -> int:
     plan = plan_requests(args.requests, Sizes(*counts), seed=args.seed)
     summary = asyncio.run(
         run_load(
-            args.url, plan, concurrency=args.concurrency, max_seconds=args.max_seconds
+            args.url,
+            plan,
+            concurrency=args.concurrency,
+            rate=args.rate or None,
+            max_seconds=args.max_seconds,
         )
     )
     print(json.dumps(summary.to_dict(), indent=2))

@@ -3,8 +3,9 @@
 The plan is made up front: each endpoint gets its share of the requests by
 weight (every endpoint at least once when the run has at least as many
 requests as endpoints), then the order is shuffled.
-The driver only talks to 127.0.0.1 or localhost and stops after its requests
-or its deadline, whichever comes first.
+Requests go out on an open-loop schedule (``rate`` per second) with a cap on
+those in flight. The driver only talks to 127.0.0.1 or localhost and stops
+after its requests or its deadline, whichever comes first.
 """
 
 from __future__ import annotations
@@ -162,6 +163,7 @@ class LoadSummary:
     requests: int = 0
     seconds: float = 0.0
     concurrency: int = 0
+    rate: float | None = None
     stopped_early: bool = False
     retries: int = 0
     status: dict[str, Counter[str]] = field(default_factory=dict)
@@ -171,6 +173,7 @@ class LoadSummary:
             "requests": self.requests,
             "seconds": round(self.seconds, 1),
             "concurrency": self.concurrency,
+            "rate": self.rate,
             "stopped_early": self.stopped_early,
             "retries": self.retries,
             "by_endpoint": {
@@ -194,13 +197,20 @@ async def run_load(
     plan: list[Planned],
     *,
     concurrency: int,
+    rate: float | None,
     max_seconds: float,
     timeout: float = 120.0,
 ) -> LoadSummary:
-    """Send ``plan`` to ``base_url`` with ``concurrency`` requests in flight."""
+    """Send ``plan`` to ``base_url``, at most ``concurrency`` requests in flight.
+
+    With a ``rate`` (requests per second), request ``i`` is sent no earlier
+    than ``i / rate`` seconds after the start: an open-loop arrival schedule,
+    as real users do not wait for each other. A shop that falls behind makes
+    requests wait for a free slot, as a saturated server would.
+    """
     check_local(base_url)
-    summary = LoadSummary(concurrency=concurrency)
-    pending = iter(plan)
+    summary = LoadSummary(concurrency=concurrency, rate=rate)
+    pending = enumerate(plan)
     started = time.monotonic()
     deadline = started + max_seconds
     limits = httpx.Limits(max_connections=concurrency)
@@ -210,7 +220,9 @@ async def run_load(
     ) as client:
 
         async def worker() -> None:
-            for planned in pending:
+            for index, planned in pending:
+                if rate:
+                    await asyncio.sleep(started + index / rate - time.monotonic())
                 if time.monotonic() > deadline:
                     summary.stopped_early = True
                     return

@@ -60,6 +60,7 @@ class RecordOptions:
     variants: tuple[str, ...] = VARIANTS
     requests: int = 5_000
     concurrency: int = 16
+    rate: float | None = 60.0
     rows: int = DEFAULT_ROWS
     seed: int = DEFAULT_SEED
     profile_rate: float = 0.1
@@ -118,6 +119,7 @@ def record_variant(variant: str, options: RecordOptions) -> dict[str, Any]:
                     f"http://127.0.0.1:{app_port}",
                     plan,
                     concurrency=options.concurrency,
+                    rate=options.rate,
                     max_seconds=options.max_seconds,
                 )
             )

@@ -323,7 +323,7 @@ def fingerprint_statements(
     literal = np.zeros(len(first), dtype=bool)
     infos: dict[str, StatementInfo] = {}
     for i, (text, name) in enumerate(zip(raw, dialect, strict=True)):
-        if text is None or text is pd.NA or (isinstance(text, float) and text != text):
+        if pd.isna(text):
             prints.append(None)
             continue
         scan = scan_sql(str(text))
@@ -335,7 +335,7 @@ def fingerprint_statements(
 
     found, categories = pd.factorize(pd.Series(prints, dtype="object"))
     fingerprint = pd.Categorical.from_codes(
-        found[codes] if rows else found, categories=pd.Index(categories, dtype="string")
+        found[codes], categories=pd.Index(categories, dtype="string")
     )
     params = pd.array(hashes[codes], dtype="Int64")
     params[~literal[codes]] = pd.NA

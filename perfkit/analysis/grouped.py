@@ -10,7 +10,16 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
+
+try:
+    # The ufunc scipy.stats.binom.ppf applies to arguments like ours. Importing
+    # scipy.stats costs most of a second on every command; scipy.special a
+    # seventh of that.
+    from scipy.special._ufuncs import _binom_ppf
+except ImportError:  # pragma: no cover - another scipy layout
+    from scipy import stats
+
+    _binom_ppf = stats.binom.ppf
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -110,8 +119,8 @@ def percentile_ci(
     alpha = 1.0 - level
     p = q / 100.0
     trials = np.maximum(counts, 1)
-    low = stats.binom.ppf(alpha / 2, trials, p).astype(np.int64)
-    high = stats.binom.ppf(1 - alpha / 2, trials, p).astype(np.int64) + 1
+    low = _binom_ppf(alpha / 2, trials, p).astype(np.int64)
+    high = _binom_ppf(1 - alpha / 2, trials, p).astype(np.int64) + 1
     lower = np.full(n_groups, np.nan)
     upper = np.full(n_groups, np.nan)
     ok_low = (counts > 0) & (low >= 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +13,13 @@ import click
 from click.core import ParameterSource
 from rich.markup import escape
 
-from perfkit.cli._common import console, err_console, handle_errors, store_options
+from perfkit.cli._common import (
+    console,
+    err_console,
+    handle_errors,
+    json_logs,
+    store_options,
+)
 from perfkit.errors import InputError, StoreError
 from perfkit.ingest.schema import KIND_SERVER
 from perfkit.reports import (
@@ -27,6 +34,8 @@ from perfkit.reports import (
 if TYPE_CHECKING:
     from perfkit.analysis.model import Analysis
     from perfkit.run import Run
+
+logger = logging.getLogger(__name__)
 
 #: Exit code when the inputs hold no request to analyse.
 EXIT_NO_DATA = 3
@@ -129,7 +138,8 @@ def analyze(
         written = write_report(result, output, format=report_format) if output else []
 
     _print_results(result, report_format, output)
-    for path in written:
+    # With JSON logs, the library's own log line names each report written.
+    for path in [] if json_logs() else written:
         err_console.print(f"[dim]report written to[/] {escape(str(path))}")
 
 
@@ -199,12 +209,12 @@ def _require_requests(run: Run, paths: Sequence[str]) -> None:
             f"{len(spans):,} spans in {where}, but none is a SERVER span "
             "(an incoming request)"
         )
-    err_console.print(
-        f"[bold red]perfkit: no data:[/] {escape(problem)}, so there is no "
-        "endpoint to analyse. Give traces recorded by the web service itself, "
-        "with its framework's OpenTelemetry instrumentation on.",
-        soft_wrap=True,
+    message = (
+        f"{problem}, so there is no endpoint to analyse. Give traces recorded by "
+        "the web service itself, with its framework's OpenTelemetry "
+        "instrumentation on."
     )
+    _diagnose(logging.ERROR, "[bold red]perfkit: no data:[/]", message)
     sys.exit(EXIT_NO_DATA)
 
 
@@ -218,10 +228,19 @@ def _print_results(
     else:
         console.print(TextRenderer(show_warnings=False).renderable(result))
     for warning in result.warnings:
-        text = escape(mask_urls_in(warning))
-        err_console.print(f"[yellow]warning:[/] {text}", soft_wrap=True)
+        _diagnose(logging.WARNING, "[yellow]warning:[/]", mask_urls_in(warning))
     if output is None and not to_stdout and result.findings:
-        err_console.print(
-            "[dim]Evidence and fixes for each finding: add --output reports/ "
-            "for the HTML and Markdown reports.[/]"
+        _diagnose(
+            logging.INFO,
+            "[dim]hint:[/]",
+            "evidence and fixes for each finding are in the full report: add "
+            "--output reports/ for HTML and Markdown.",
         )
+
+
+def _diagnose(level: int, prefix: str, message: str) -> None:
+    """A diagnostic on stderr: console text, or a log line with JSON logs."""
+    if json_logs():
+        logger.log(level, "%s", message)
+    else:
+        err_console.print(f"{prefix} {escape(message)}", soft_wrap=True)

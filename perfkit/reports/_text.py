@@ -105,6 +105,8 @@ def _endpoint_cells(row: EndpointRow, several_services: bool) -> list[Text]:
     endpoint = Text(row.endpoint)
     if row.cause is None:
         endpoint.append("\n  no finding", style="dim")
+        if row.time_mostly_in:
+            endpoint.append(f"; time mostly in {row.time_mostly_in}", style="dim")
     else:
         endpoint.append(
             "\n  " + row.cause.kind_label, SEVERITY_STYLES[row.cause.severity]

@@ -20,6 +20,13 @@ from perfkit.reports._evidence import Block, Fact
 if TYPE_CHECKING:
     from perfkit.analysis.model import Analysis
 
+#: The parts of a request's time, as the endpoint columns give them per request.
+_TIME_PARTS = {
+    "db_ms_per_request": "the database",
+    "external_ms_per_request": "outgoing HTTP calls",
+    "self_ms_per_request": "its own code",
+}
+
 #: How many inputs a report header names before saying "and N more".
 _INPUTS_SHOWN = 3
 
@@ -46,6 +53,8 @@ class EndpointRow:
     queries_per_request: float | None
     enough_data: bool
     cause: FindingView | None
+    #: Where most of a request's time goes, as "its own code (97%)".
+    time_mostly_in: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,7 +209,18 @@ def _endpoint(
         queries_per_request=record["queries_per_request"],
         enough_data=bool(record["enough_data"]),
         cause=causes.get((service, endpoint)),
+        time_mostly_in=_time_mostly_in(record),
     )
+
+
+def _time_mostly_in(record: dict[str, Any]) -> str | None:
+    """The largest part of a request's time: database, HTTP calls or own code."""
+    parts = {label: record[key] or 0.0 for key, label in _TIME_PARTS.items()}
+    total = sum(parts.values())
+    if total <= 0:
+        return None
+    label, value = max(parts.items(), key=lambda item: item[1])
+    return f"{label} ({fmt.percent(value / total)})"
 
 
 def _finding(number: int, item: dict[str, Any]) -> FindingView:

@@ -14,23 +14,23 @@ def findings(s: Spans, kind: str | None = None) -> list[Finding]:
 
 
 def stock_loop(
-    s: Spans, calls: int, *, overlap: bool = False, requests: int = 3
+    s: Spans,
+    calls: int,
+    *,
+    overlap: bool = False,
+    requests: int = 3,
+    supplier: str = SUPPLIER,
 ) -> None:
     """Per request (200 ms), one GET /stock/<sku> per order line, 20 ms each."""
     for i in range(requests):
         t = i * 1000
         r = s.request("GET /orders/{order_id}/availability", start=t, duration=200)
-        s.query(
-            r, "SELECT sku FROM order_items WHERE order_id = ?", start=t, duration=2
-        )
+        lines = "SELECT sku FROM order_items WHERE order_id = ?"
+        s.query(r, lines, start=t, duration=2)
         for j in range(calls):
             begin = t + 10 + (2 * j if overlap else 20 * j)
-            s.call(
-                r,
-                f"{SUPPLIER}/stock/SKU-{100 + j:06d}?fresh=1",
-                start=begin,
-                duration=20,
-            )
+            url = f"{supplier}/stock/SKU-{100 + j:06d}?fresh=1"
+            s.call(r, url, start=begin, duration=20)
 
 
 def test_one_call_per_item_one_after_another() -> None:
@@ -52,6 +52,15 @@ def test_one_call_per_item_one_after_another() -> None:
     assert "asyncio.gather" in finding.suggestion.detail
     # 300 of 600 ms: half the endpoint's time.
     assert finding.severity == "critical"
+
+
+def test_the_id_does_not_change_with_the_port_of_a_local_service() -> None:
+    first, second = Spans(), Spans()
+    stock_loop(first, calls=6, supplier="http://127.0.0.1:41234")
+    stock_loop(second, calls=6, supplier="http://127.0.0.1:52345")
+    (a,), (b,) = findings(first), findings(second)
+    assert a.evidence["url_template"] != b.evidence["url_template"]
+    assert a.id == b.id
 
 
 def test_concurrent_calls_can_only_gain_from_a_batch_endpoint() -> None:

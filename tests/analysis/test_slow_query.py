@@ -54,3 +54,9 @@ def test_hints_read_the_shape_of_the_statement() -> None:
     assert [h.split()[1] for h in aggregate] == ["aggregates"]
     assert hints("SELECT a FROM t WHERE x = ? ORDER BY a")[0].startswith("It sorts")
     assert hints("UPDATE t SET a = 1") == []
+    wrapped = hints("SELECT a FROM t WHERE lower(t.name) LIKE lower(?) LIMIT ?")
+    assert wrapped == [
+        "It filters on LOWER(t.name): a function around the column keeps a plain "
+        "index from being used; index the expression itself, or store the value "
+        "already transformed."
+    ]

@@ -273,3 +273,25 @@ def test_markdown_to_stdout_replaces_the_summary(traces: Path) -> None:
     assert result.stdout.startswith("# perfkit report: run before\n")
     assert "Slowest endpoints by p95" in result.stdout
     assert "Endpoint and likely cause" not in result.stdout
+
+
+def test_with_json_logs_stderr_holds_only_json(
+    in_tmp: Path, write_otlp: OtlpWriter, traces: Path
+) -> None:
+    jobs = write_otlp(
+        in_tmp / "jobs.jsonl", [{"trace_id": "1" * 32, "span_id": "1" * 16}]
+    )
+    runner = CliRunner()
+
+    no_data = runner.invoke(cli, ["--log-format", "json", "analyze", str(jobs)])
+    written = runner.invoke(
+        cli, ["--log-format", "json", "-v", "analyze", str(traces), "-o", "out/"]
+    )
+
+    assert no_data.exit_code == 3
+    [line] = [orjson.loads(line) for line in no_data.stderr.splitlines()]
+    assert line["level"] == "ERROR"
+    assert "none is a SERVER span" in line["message"]
+    assert written.exit_code == 0, written.output
+    messages = [orjson.loads(line)["message"] for line in written.stderr.splitlines()]
+    assert f"wrote the html report to {Path('out/report.html')}" in messages

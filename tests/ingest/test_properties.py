@@ -26,7 +26,7 @@ from .helpers import FIXTURES
 from .shop_proto import shop_request
 
 SETTINGS = settings(
-    max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 INT64 = st.integers(-(2**63), 2**63 - 1)
 TEXT = st.text(st.characters(codec="utf-8"), max_size=12)

@@ -20,6 +20,7 @@ low           anything else
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, cast
@@ -179,6 +180,17 @@ class Context:
             requests_affected=int(requests_affected),
             confidence=confidence,
         )
+
+
+def without_port(address: str) -> str:
+    """An address or URL template without its port, for a finding's id.
+
+    Local services often listen on a port chosen per run; the id of a finding
+    about them must not change with it.
+    """
+    return re.sub(
+        r"^((?:[a-zA-Z][\w+.-]*://|\w+ [a-zA-Z][\w+.-]*://)?[^/:]+):\d+", r"\1", address
+    )
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

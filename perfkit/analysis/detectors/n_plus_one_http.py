@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from perfkit.analysis.detectors._base import Context, ms, records
+from perfkit.analysis.detectors._base import Context, ms, records, without_port
 from perfkit.analysis.detectors._repeats import repeat_groups, summarise
 from perfkit.analysis.model import Finding, Suggestion
 
@@ -71,7 +71,7 @@ def _finding(context: Context, row: dict[str, Any], host: str) -> Finding:
         KIND,
         row["service"],
         row["endpoint"],
-        row["key"],
+        without_port(row["key"]),
         title=f"N+1 HTTP calls: {calls} × {row['key']} per request",
         evidence=evidence,
         suggestion=Suggestion(

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from perfkit.analysis.detectors._base import Context, ms, records
+from perfkit.analysis.detectors._base import Context, ms, records, without_port
 from perfkit.analysis.grouped import group_codes, percentiles, union_ns
 from perfkit.analysis.model import Finding, Suggestion
 
@@ -205,7 +205,7 @@ def _finding(context: Context, row: dict[str, Any], see_also: list[str]) -> Find
         KIND,
         row["service"],
         row["endpoint"],
-        row["host"],
+        without_port(row["host"]),
         title=title,
         evidence=evidence,
         suggestion=suggestion,

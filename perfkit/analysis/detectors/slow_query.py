@@ -6,7 +6,8 @@ it on that endpoint: that is reported as ``missing_index`` only.
 
 The fix depends on the statement's shape, read with sqlglot: a SELECT with no
 WHERE and no LIMIT reads a whole table; an aggregate can be kept up to date or
-cached; ``LIKE '%...'`` cannot use a b-tree index; ``SELECT *`` carries every
+cached; a function around a filtered column (``lower(name) = ?``) or
+``LIKE '%...'`` cannot use a plain b-tree index; ``SELECT *`` carries every
 column. The plan (``--app-db``) says more, and the suggestion points there.
 
 Saving per request: the executions' time above the threshold, what getting
@@ -80,6 +81,13 @@ def hints(statement: str, dialect: str | None = None) -> list[str]:
             "It aggregates on every request: keep the result in a summary table or "
             "cache it for a short time."
         )
+    wrapped = _wrapped_column(tree)
+    if wrapped:
+        found.append(
+            f"It filters on {wrapped}: a function around the column keeps a plain "
+            "index from being used; index the expression itself, or store the "
+            "value already transformed."
+        )
     if any(_leading_wildcard(like) for like in tree.find_all(exp.Like, exp.ILike)):
         found.append(
             "LIKE with a leading wildcard cannot use a b-tree index: use full-text "
@@ -92,6 +100,19 @@ def hints(statement: str, dialect: str | None = None) -> list[str]:
             "It sorts the whole result: add a LIMIT, or an index matching the ORDER BY."
         )
     return found
+
+
+_COMPARISONS = (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike, exp.In)
+
+
+def _wrapped_column(tree: exp.Expr) -> str | None:
+    """The first WHERE comparison of a function of a column, as written."""
+    where = tree.args.get("where")
+    for comparison in where.find_all(*_COMPARISONS) if where is not None else ():
+        side = comparison.this
+        if isinstance(side, exp.Func) and side.find(exp.Column) is not None:
+            return str(side.sql())
+    return None
 
 
 def _leading_wildcard(like: exp.Expr) -> bool:
