@@ -26,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    # One line per request would drown the recorder's progress.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # A line per request or per migration step would drown the progress lines.
+    for noisy in ("httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     result: int = args.run(args)
     return result
 
@@ -44,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--requests", type=int, default=5_000)
     record.add_argument("--concurrency", type=int, default=16)
     record.add_argument(
-        "--rate", type=float, default=60.0, help="requests per second; 0: no pacing"
+        "--rate", type=float, default=50.0, help="requests per second; 0: no pacing"
     )
     record.add_argument("--rows", type=int, default=DEFAULT_ROWS)
     record.add_argument("--seed", type=int, default=DEFAULT_SEED)
@@ -79,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     drive.add_argument("--db", type=Path, default=Path("examples/shop/shop-before.db"))
     drive.add_argument("--requests", type=int, default=500)
     drive.add_argument("--concurrency", type=int, default=16)
-    drive.add_argument("--rate", type=float, default=60.0)
+    drive.add_argument("--rate", type=float, default=50.0)
     drive.add_argument("--seed", type=int, default=DEFAULT_SEED)
     drive.add_argument("--max-seconds", type=float, default=600.0)
     drive.set_defaults(run=_drive)

@@ -9,10 +9,9 @@ endpoint of :mod:`examples.shop.endpoints`, where both sit side by side.
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -20,10 +19,11 @@ from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import create_engine, event
 
 from examples.shop import endpoints
 from examples.shop.profiling import ProfileSampler
+from examples.shop.state import PriceCache, Shop, Supplier
 from examples.shop.telemetry import setup_tracing
 
 #: The release each variant plays: the fixes (and the regression) ship in 1.1.
@@ -56,65 +56,6 @@ class Settings:
         )
 
 
-class Supplier:
-    """The shop's client for the supplier API; a failed call returns ``None``."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def price(self, sku: str) -> int | None:
-        body = await self._get(f"/prices/{sku}")
-        return None if body is None else int(body["price_cents"])
-
-    async def stock(self, sku: str) -> int | None:
-        body = await self._get(f"/stock/{sku}")
-        return None if body is None else int(body["available"])
-
-    async def stock_many(self, skus: list[str]) -> dict[str, int] | None:
-        body = await self._get("/stock", params={"sku": skus})
-        return None if body is None else dict(body["available"])
-
-    async def _get(self, path: str, **kwargs: object) -> dict[str, object] | None:
-        try:
-            response = await self.client.get(path, **kwargs)  # type: ignore[arg-type]
-        except httpx.TransportError:
-            return None
-        if response.status_code != 200:
-            return None
-        result: dict[str, object] = response.json()
-        return result
-
-
-@dataclass
-class PriceCache:
-    """Supplier prices kept for ``ttl`` seconds; failures are not kept."""
-
-    ttl: float
-    entries: dict[str, tuple[float, int]] = field(default_factory=dict)
-
-    async def get(
-        self, sku: str, load: Callable[[str], Awaitable[int | None]]
-    ) -> int | None:
-        now = time.monotonic()
-        hit = self.entries.get(sku)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        price = await load(sku)
-        if price is not None:
-            self.entries[sku] = (now + self.ttl, price)
-        return price
-
-
-@dataclass
-class Shop:
-    """What the endpoints share: the variant, the database, the supplier."""
-
-    variant: str
-    engine: Engine
-    supplier: Supplier
-    price_cache: PriceCache
-
-
 def _sqlite_pragmas(dbapi_connection: Any, record: object) -> None:
     # WAL (set by the seed) with synchronous=NORMAL: a commit does not wait
     # for fsync, which would otherwise stall the event loop on every order.
@@ -141,7 +82,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = httpx.AsyncClient(base_url=settings.supplier_url, timeout=2.0)
+        # Enough kept-alive connections for every request in flight: opening
+        # a connection costs several trips through a busy event loop.
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        client = httpx.AsyncClient(
+            base_url=settings.supplier_url, timeout=2.0, limits=limits
+        )
         app.state.shop = Shop(
             variant=settings.variant,
             engine=engine,

@@ -35,7 +35,7 @@ class Planned:
     endpoint: str
     method: str
     path: str
-    params: list[tuple[str, str | int]] = field(default_factory=list)
+    params: tuple[tuple[str, str | int], ...] = ()
     body: dict[str, Any] | None = None
 
 
@@ -66,13 +66,13 @@ def _product_detail(rng: random.Random, sizes: Sizes) -> Planned:
 
 def _compare(rng: random.Random, sizes: Sizes) -> Planned:
     first, second = rng.sample(range(1, sizes.products + 1), 2)
-    params: list[tuple[str, str | int]] = [("first", first), ("second", second)]
+    params = (("first", first), ("second", second))
     return Planned("GET /products/compare", "GET", "/products/compare", params)
 
 
 def _cart(rng: random.Random, sizes: Sizes) -> Planned:
     ids = rng.sample(range(1, sizes.products + 1), rng.randint(2, 8))
-    params: list[tuple[str, str | int]] = [("product_id", i) for i in ids]
+    params = tuple(("product_id", i) for i in ids)
     return Planned("GET /cart/summary", "GET", "/cart/summary", params)
 
 

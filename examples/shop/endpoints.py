@@ -11,7 +11,7 @@ sample. Only the supplier calls really overlap.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -23,6 +23,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from examples.shop.models import Category, Customer, Order, OrderItem, Product
+from examples.shop.state import Shop
 
 router = APIRouter()
 
@@ -30,11 +31,12 @@ router = APIRouter()
 LOYALTY_DISCOUNT = {"bronze": 0, "silver": 2, "gold": 5}
 
 
-async def get_shop(request: Request) -> Any:
-    return request.app.state.shop
+async def get_shop(request: Request) -> Shop:
+    shop: Shop = request.app.state.shop
+    return shop
 
 
-ShopDep = Annotated[Any, Depends(get_shop)]
+ShopDep = Annotated[Shop, Depends(get_shop)]
 
 
 async def get_db(shop: ShopDep) -> AsyncIterator[Session]:
@@ -211,9 +213,10 @@ async def order_availability(order_id: int, db: Db, shop: ShopDep) -> dict[str, 
     skus = [line.sku for line in lines]
     if shop.variant == "before":
         # Problem: one supplier call per item, one after the other.
-        levels = {}
+        one_by_one: dict[str, int | None] = {}
         for sku in skus:
-            levels[sku] = await shop.supplier.stock(sku)
+            one_by_one[sku] = await shop.supplier.stock(sku)
+        levels: Mapping[str, int | None] = one_by_one
     else:
         # Fix: one batched call for the whole order.
         levels = await shop.supplier.stock_many(skus) or {}

@@ -64,6 +64,6 @@ class ProfileSampler:
             await self.app(scope, receive, send)
         finally:
             session = profiler.stop()
-            name = getattr(span, "name", scope.get("path", ""))
+            name = str(getattr(span, "name", scope.get("path", "")))
             session.target_description = target_description(name, trace_id, span_id)
             session.save(self.directory / profile_name(trace_id, span_id))

@@ -60,7 +60,7 @@ class RecordOptions:
     variants: tuple[str, ...] = VARIANTS
     requests: int = 5_000
     concurrency: int = 16
-    rate: float | None = 60.0
+    rate: float | None = 50.0
     rows: int = DEFAULT_ROWS
     seed: int = DEFAULT_SEED
     profile_rate: float = 0.1
@@ -110,7 +110,7 @@ def record_variant(variant: str, options: RecordOptions) -> dict[str, Any]:
         app_cmd = _uvicorn("examples.shop.app:create_app", app_port)
         with (
             _server("supplier", supplier_cmd, supplier_port, work, {}),
-            _server("shop", app_cmd, app_port, work, app_env),
+            _server("shop", app_cmd, app_port, work, app_env) as shop_usage,
         ):
             sizes = Sizes(seeded.products, seeded.customers, seeded.orders)
             plan = plan_requests(options.requests, sizes, seed=options.seed)
@@ -141,6 +141,7 @@ def record_variant(variant: str, options: RecordOptions) -> dict[str, Any]:
         "supplier": f"127.0.0.1:{supplier_port}",
         "shop": f"127.0.0.1:{app_port}",
         "load": load.to_dict(),
+        "shop_cpu_seconds": round(shop_usage.cpu_seconds, 1),
         "spans": sum(spans.values()),
         "spans_by_kind": {_KIND_NAMES[int(k)]: n for k, n in sorted(spans.items())},
         "profiles": len(profiles),
@@ -161,10 +162,17 @@ def _uvicorn(factory: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
+@dataclass
+class _Usage:
+    """CPU seconds a server used, known once it has exited."""
+
+    cpu_seconds: float = 0.0
+
+
 @contextmanager
 def _server(
     name: str, command: list[str], port: int, work: Path, env: dict[str, str]
-) -> Iterator[None]:
+) -> Iterator[_Usage]:
     """Run one server for the duration of the block; stop it with SIGINT."""
     log_path = work / f"{name}.log"
     environment = {**os.environ, **env}
@@ -175,19 +183,31 @@ def _server(
         process = subprocess.Popen(
             command, cwd=REPO_ROOT, env=environment, stdout=log, stderr=log
         )
+    usage = _Usage()
     try:
         _wait_for_port(process, port, log_path, name)
-        yield
+        yield usage
     finally:
         process.send_signal(signal.SIGINT)
-        try:
-            code = process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
+        code, usage.cpu_seconds = _reap(process, timeout=60)
+        if code is None:
             process.kill()
             process.wait()
-            raise RecordingError(f"{name} did not stop within 60 s") from None
+            raise RecordingError(f"{name} did not stop within 60 s")
     if code != 0:
         raise RecordingError(f"{name} exited with {code}:\n{_tail(log_path)}")
+
+
+def _reap(process: subprocess.Popen[bytes], timeout: float) -> tuple[int | None, float]:
+    """Wait for ``process`` to exit: its exit code and CPU seconds, or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid, status, rusage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            process.returncode = os.waitstatus_to_exitcode(status)
+            return process.returncode, rusage.ru_utime + rusage.ru_stime
+        time.sleep(0.05)
+    return None, 0.0
 
 
 def _wait_for_port(

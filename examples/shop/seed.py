@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, insert, select
 from sqlalchemy.engine import Connection
 
 from examples.shop import migrations
@@ -85,7 +85,7 @@ def seed_database(
     """Create the database at ``path`` from scratch for ``variant``.
 
     ``rows`` is the approximate size of ``order_items``; the other tables scale
-    with it (``rows`` 300,000 gives 40,000 orders and 1,000 products).
+    with it (``rows`` 300,000 gives 40,000 orders and 600 products).
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
@@ -112,6 +112,7 @@ def seed_database(
             model.__tablename__: connection.scalar(
                 select(func.count()).select_from(model)
             )
+            or 0
             for model in (Category, Product, Customer, Order, OrderItem)
         }
     engine.dispose()
@@ -133,7 +134,7 @@ def table_sizes(rows: int) -> dict[str, int]:
     orders = max(rows * 2 // sum(ITEMS_PER_ORDER), 1)
     return {
         "categories": len(_CATEGORIES),
-        "products": min(max(orders // 40, 20), 1_000),
+        "products": min(max(orders // 60, 20), 600),
         "customers": max(orders // 4, 10),
         "orders": orders,
     }
@@ -142,7 +143,7 @@ def table_sizes(rows: int) -> dict[str, int]:
 def _insert_rows(connection: Connection, rows: int, rng: random.Random) -> None:
     sizes = table_sizes(rows)
     connection.execute(
-        Category.__table__.insert(),
+        insert(Category),
         [
             {"id": i, "name": name, "slug": name.lower()}
             for i, name in enumerate(_CATEGORIES, start=1)
@@ -150,12 +151,12 @@ def _insert_rows(connection: Connection, rows: int, rng: random.Random) -> None:
     )
 
     products = [_product(i, rng) for i in range(1, sizes["products"] + 1)]
-    connection.execute(Product.__table__.insert(), products)
+    connection.execute(insert(Product), products)
     prices = [p["price_cents"] for p in products]
 
     tiers, weights = list(TIERS), list(TIERS.values())
     connection.execute(
-        Customer.__table__.insert(),
+        insert(Customer),
         [
             {
                 "id": i,
@@ -197,8 +198,8 @@ def _insert_rows(connection: Connection, rows: int, rng: random.Random) -> None:
                 "created_at": first + spacing * order_id,
             }
         )
-    connection.execute(Order.__table__.insert(), orders)
-    connection.execute(OrderItem.__table__.insert(), items)
+    connection.execute(insert(Order), orders)
+    connection.execute(insert(OrderItem), items)
 
 
 def _product(product_id: int, rng: random.Random) -> dict[str, Any]:

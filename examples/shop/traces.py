@@ -10,7 +10,7 @@ spans below it.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,8 +75,13 @@ def read_spans(path: str | Path) -> Iterator[Span]:
 
 def read_requests(path: str | Path) -> list[Request]:
     """The recording at ``path`` as one :class:`Request` per trace."""
+    return group_requests(read_spans(path))
+
+
+def group_requests(spans: Iterable[Span]) -> list[Request]:
+    """One :class:`Request` per trace of ``spans``."""
     by_trace: dict[str, list[Span]] = {}
-    for span in read_spans(path):
+    for span in spans:
         by_trace.setdefault(span.trace_id, []).append(span)
 
     requests = []

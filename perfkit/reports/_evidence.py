@@ -129,5 +129,5 @@ def _all_in(value: Any, text: str) -> bool:
 def _describe(key: str) -> tuple[str, Formatter, bool]:
     """Label and format for an evidence key no detector documented."""
     if key.endswith("_ms"):
-        return key[:-3].replace("_", " ").capitalize(), fmt.ms, False
+        return key[:-3].replace("_", " ").capitalize() + " time", fmt.ms, False
     return key.replace("_", " ").capitalize(), fmt.evidence_value, False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,11 +13,7 @@ import orjson
 import pytest
 from click.testing import CliRunner, Result
 
-import perfkit.analysis
 from perfkit.cli import cli
-
-if not hasattr(perfkit.analysis, "analyze"):
-    pytest.skip("perfkit.analysis.analyze is not written yet", allow_module_level=True)
 
 OtlpWriter = Callable[..., Path]
 
@@ -295,3 +292,21 @@ def test_with_json_logs_stderr_holds_only_json(
     assert written.exit_code == 0, written.output
     messages = [orjson.loads(line)["message"] for line in written.stderr.splitlines()]
     assert f"wrote the html report to {Path('out/report.html')}" in messages
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_traces" / "before"
+RECORDED = any(path.is_file() for path in SAMPLES.glob("traces*"))
+
+
+@pytest.mark.skipif(not RECORDED, reason="sample_traces/before is not recorded")
+def test_the_quick_start_on_the_sample_traces(in_tmp: Path) -> None:
+    result = run(str(SAMPLES), "--output", "reports/")
+
+    assert result.exit_code == 0, result.output
+    assert (in_tmp / "reports" / "report.html").stat().st_size > 10_000
+    markdown = (in_tmp / "reports" / "report.md").read_text()
+    table = markdown[markdown.index("## Slowest endpoints") : markdown.index("## Find")]
+    ranked = [line for line in table.splitlines() if re.match(r"\| [1-5] \|", line)]
+    assert len(ranked) == 5
+    assert sum("(finding " in line for line in ranked) >= 3
+    assert "Slowest endpoints by p95" in result.stdout
