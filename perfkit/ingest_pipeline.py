@@ -157,18 +157,30 @@ def find_inputs(paths: PathsArg) -> Inputs:
     reached twice is read once.
     """
     inputs = Inputs()
-    seen: set[Path] = set()
-    for given in _as_paths(paths):
+    seen: dict[Path, Path] = {}  # resolved path -> the path as found
+    for raw in _given(paths):
+        if not os.fspath(raw):
+            # Path("") is the current folder, which would be read whole.
+            error = InputError("''", "the path is empty", code="not_found")
+            inputs.missing.append(FileResult.from_error(error))
+            continue
+        given = Path(raw)
         try:
             found = expand_paths([given])
         except InputError as error:
             inputs.missing.append(FileResult.from_error(error))
             continue
+        in_folder = given.is_dir()
         for path in found:
-            if path.resolve() in seen:
+            key = path.resolve()
+            if key in seen:
+                if not in_folder and seen[key] in inputs.ignored:
+                    # Set aside from a folder, but now named: read it.
+                    inputs.ignored.remove(seen[key])
+                    inputs.files.append(path)
                 continue
-            seen.add(path.resolve())
-            if given.is_dir() and not is_trace_file(path):
+            seen[key] = path
+            if in_folder and not is_trace_file(path):
                 inputs.ignored.append(path)
             else:
                 inputs.files.append(path)
@@ -180,7 +192,11 @@ def _require_input(inputs: Inputs, paths: PathsArg) -> None:
         return
     given = ", ".join(str(path) for path in _as_paths(paths)) or "nothing"
     n_ignored = len(inputs.ignored)
-    ignored = f" ({n_ignored} other file{'s' * (n_ignored != 1)} ignored)"
+    ignored = (
+        f" ({n_ignored} other file{'s' * (n_ignored != 1)} ignored)"
+        if n_ignored
+        else ""
+    )
     raise InputError(
         given,
         f"no trace files found{ignored}; give trace files or folders",
@@ -466,9 +482,13 @@ def _missing(result: FileResult) -> InputError:
 
 
 def _as_paths(paths: PathsArg) -> list[Path]:
+    return [Path(path) for path in _given(paths)]
+
+
+def _given(paths: PathsArg) -> list[str | os.PathLike[str]]:
     if isinstance(paths, str | os.PathLike):
-        return [Path(paths)]
-    return [Path(path) for path in paths]
+        return [paths]
+    return list(paths)
 
 
 def _size(path: Path) -> int:

@@ -269,3 +269,39 @@ def test_endpoints_are_counted_per_service(
 
     # GET /users/{id} in shop and in edge, GET /orders in shop.
     assert (report.services, report.endpoints, report.traces) == (2, 3, 4)
+
+
+def test_an_empty_path_is_an_error_not_the_current_folder(
+    tmp_path: Path, write_otlp: OtlpWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Path("") is ".": the current folder would be read whole.
+    monkeypatch.chdir(tmp_path)
+    write_otlp(tmp_path / "here.jsonl", trace(1))
+
+    inputs = find_inputs(["", tmp_path / "nope.jsonl"])
+
+    assert inputs.files == []
+    assert [(r.path, r.error_code) for r in inputs.missing] == [
+        ("''", "not_found"),
+        (str(tmp_path / "nope.jsonl"), "not_found"),
+    ]
+
+
+def test_a_named_file_is_read_even_when_its_folder_came_first(
+    tmp_path: Path, write_otlp: OtlpWriter
+) -> None:
+    write_otlp(tmp_path / "a.jsonl", trace(1))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not traces\n")
+
+    inputs = find_inputs([tmp_path, notes])
+
+    # Named, so read (and failed on), whatever the order of the arguments.
+    assert inputs.files == [tmp_path / "a.jsonl", notes]
+    assert inputs.ignored == []
+
+
+def test_a_folder_with_nothing_in_it_says_so_plainly(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        ingest([tmp_path], db=tmp_path / "perfkit.db")
+    assert "ignored" not in str(caught.value)

@@ -3,6 +3,7 @@
 Run from the repository root::
 
     python -m examples.shop record --out sample_traces
+    python -m examples.shop key --out sample_traces
     python -m examples.shop seed --variant before --db examples/shop/shop-before.db
     python -m examples.shop supplier --port 8001
     python -m examples.shop serve --variant before --port 8000
@@ -45,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--requests", type=int, default=5_000)
     record.add_argument("--concurrency", type=int, default=16)
     record.add_argument(
-        "--rate", type=float, default=50.0, help="requests per second; 0: no pacing"
+        "--rate", type=float, default=40.0, help="requests per second; 0: no pacing"
     )
     record.add_argument("--rows", type=int, default=DEFAULT_ROWS)
     record.add_argument("--seed", type=int, default=DEFAULT_SEED)
@@ -53,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--db-dir", type=Path, default=Path("examples/shop"))
     record.add_argument("--max-seconds", type=float, default=900.0)
     record.set_defaults(run=_record)
+
+    key = commands.add_parser(
+        "key", help="rewrite answer_key.json from the code, keeping its runs"
+    )
+    key.add_argument("--out", type=Path, default=Path("sample_traces"))
+    key.set_defaults(run=_key)
 
     seed = commands.add_parser("seed", help="build the SQLite database of a variant")
     seed.add_argument("--variant", choices=VARIANTS, required=True)
@@ -80,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     drive.add_argument("--db", type=Path, default=Path("examples/shop/shop-before.db"))
     drive.add_argument("--requests", type=int, default=500)
     drive.add_argument("--concurrency", type=int, default=16)
-    drive.add_argument("--rate", type=float, default=50.0)
+    drive.add_argument("--rate", type=float, default=40.0)
     drive.add_argument("--seed", type=int, default=DEFAULT_SEED)
     drive.add_argument("--max-seconds", type=float, default=600.0)
     drive.set_defaults(run=_drive)
@@ -109,6 +116,14 @@ def _record(args: argparse.Namespace) -> int:
             f"{run['load']['seconds']} s, {run['spans']} spans, "
             f"{run['profiles']} profiles, {run['bytes'] / 1e6:.1f} MB"
         )
+    return 0
+
+
+def _key(args: argparse.Namespace) -> int:
+    from examples.shop.record import write_key
+
+    write_key(args.out)
+    print(f"wrote {args.out / 'answer_key.json'}")
     return 0
 
 

@@ -14,10 +14,12 @@ import importlib
 import sys
 
 import click
+import pyarrow as pa
 
 from perfkit import _logging
 from perfkit._version import __version__
 from perfkit.cli._common import CliState, handle_errors
+from perfkit.store.columnar import MEMORY_POOL
 
 #: Command name -> "module:attribute" of its click command.
 COMMANDS = {
@@ -63,6 +65,9 @@ def cli(ctx: click.Context, verbose: int, log_format: _logging.LogFormat) -> Non
 
 def main() -> None:
     """Console-script entry point."""
+    # The command owns its process, so every Arrow allocation in it, pandas'
+    # included, can come from the pool perfkit's columns use (see there why).
+    pa.set_memory_pool(MEMORY_POOL)
     with handle_errors():
         cli.main(prog_name="perfkit", standalone_mode=True)
     sys.exit(0)

@@ -36,9 +36,7 @@ _LIST_IGNORED = 10
 
 
 @click.command()
-@click.argument(
-    "paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="PATH..."
-)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="PATH...")
 @store_options
 @click.option(
     "--skip-invalid",
@@ -47,7 +45,7 @@ _LIST_IGNORED = 10
     "file (default: a bad record rejects its whole file).",
 )
 def ingest(
-    paths: tuple[Path, ...], db_url: str, run_label: str | None, skip_invalid: bool
+    paths: tuple[str, ...], db_url: str, run_label: str | None, skip_invalid: bool
 ) -> None:
     """Read trace files into the span store as a named run.
 
@@ -56,7 +54,7 @@ def ingest(
     stored whole or not at all; storing a file again adds nothing and counts
     its spans as duplicates. Exits with 2 when any file could not be stored.
     """
-    run = run_label or DEFAULT_RUN
+    run = DEFAULT_RUN if run_label is None else run_label
     with handle_errors():
         if _show_progress():
             with _ProgressBar() as bar:
@@ -166,9 +164,13 @@ def _skipped_table(report: IngestReport) -> Table:
 
 
 def _print_ignored(ignored: list[str]) -> None:
-    names = ", ".join(ignored) if len(ignored) <= _LIST_IGNORED else ""
-    message = f"ignored {_count(len(ignored), 'file')} that are not traces"
-    message += f": {names}" if names else ""
+    verbose = logging.getLogger("perfkit").isEnabledFor(logging.INFO)
+    verb = "is" if len(ignored) == 1 else "are"
+    message = f"ignored {_count(len(ignored), 'file')} that {verb} not traces"
+    if len(ignored) <= _LIST_IGNORED or verbose:
+        message += f": {', '.join(ignored)}"
+    else:
+        message += " (-v lists them)"
     if json_logs():
         logger.warning("%s", message)
     else:

@@ -93,16 +93,19 @@ def span_row_of(
 
 def _times(start: Any, end: Any) -> tuple[int, int]:
     try:
-        start = int(start) if type(start) is str else uint64(start, "start time")
-        end = int(end) if type(end) is str else uint64(end, "end time")
+        # The common case, decimal strings, at the cost of one check each.
+        if type(start) is str and start.isdigit() and start.isascii():
+            start = int(start)
+        else:
+            start = uint64(start, "start time")
+        if type(end) is str and end.isdigit() and end.isascii():
+            end = int(end)
+        else:
+            end = uint64(end, "end time")
     except BadValue as error:
         missing = start is None or end is None
         reason = "missing_times" if missing else "bad_time"
         raise BadSpan(reason, str(error)) from None
-    except ValueError:
-        raise BadSpan(
-            "bad_time", f"times {start!r}, {end!r} are not integers"
-        ) from None
     if start > 0 and end <= INT64_MAX:
         return start, end
     if start == 0 or end == 0:

@@ -20,7 +20,7 @@ from perfkit.ingest._io import (
 )
 from perfkit.ingest.results import ReadContext
 from perfkit.ingest.schema import SpanRow
-from perfkit.ingest.sniff import DOCUMENT_FORMATS, classify, sniff_format
+from perfkit.ingest.sniff import DOCUMENT_FORMATS, UTF8_BOM, classify, sniff_format
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +155,9 @@ def _rows(
 def _document_rows(
     data: bytes, ctx: ReadContext, path: Path
 ) -> Iterator[list[SpanRow]]:
+    if data.startswith(UTF8_BOM):
+        # Windows tools write one; sniffing looked past it, and so does reading.
+        data = data[len(UTF8_BOM) :]
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as error:
@@ -171,11 +174,22 @@ def _document_rows(
 
 
 def _is_first_line_complete(data: bytes, error: orjson.JSONDecodeError) -> bool:
-    return "after document" in error.msg and b"\n" not in data[: error.pos].strip()
+    # A whole first document, then a line break before what follows it: not
+    # a document followed by junk on its own line (NUL padding, say).
+    first = data[: error.pos]
+    return (
+        "after document" in error.msg
+        and b"\n" not in first.strip()
+        and first.rstrip(b" \t") != first.rstrip()
+    )
 
 
 def _json_error(data: bytes, error: orjson.JSONDecodeError, path: str) -> InputError:
     where = f"line {error.lineno}, column {error.colno}"
+    if "UTF-8" in error.msg and "BOM" not in error.msg:
+        return _utf8_error(data, path) or InputError(
+            path, f"the JSON is not valid ({error.msg})", code="bad_json"
+        )
     at_end = error.pos >= len(data.rstrip()) - 1
     finished_line = data.endswith(b"\n") and b"\n" not in data.rstrip()
     if at_end and not finished_line:
@@ -191,6 +205,25 @@ def _json_error(data: bytes, error: orjson.JSONDecodeError, path: str) -> InputE
     problem = "ends early" if at_end else "is not valid"
     return InputError(
         path, f"the JSON {problem} ({error.msg})", position=where, code="bad_json"
+    )
+
+
+def _utf8_error(data: bytes, path: str) -> InputError | None:
+    # orjson puts every UTF-8 error at byte 0: find the real place.
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = error.start
+    else:
+        return None
+    line = data.count(b"\n", 0, offset) + 1
+    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    return InputError(
+        path,
+        f"the JSON is not valid UTF-8 (byte 0x{data[offset]:02x} at byte offset "
+        f"{offset}); save the file as UTF-8",
+        position=f"line {line}, column {column}",
+        code="bad_encoding",
     )
 
 

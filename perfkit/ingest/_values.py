@@ -156,10 +156,9 @@ def uint64(value: object, what: str) -> int:
     if type(value) is int:
         number = value
     elif isinstance(value, str):
-        try:
-            number = int(value)
-        except ValueError:
-            raise BadValue(f"{what} {value!r} is not an integer") from None
+        if not is_decimal(value):
+            raise BadValue(f"{what} {value!r} is not an integer")
+        number = int(value)
     elif isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         number = int(value)
     elif value is None:
@@ -171,6 +170,16 @@ def uint64(value: object, what: str) -> int:
     return number
 
 
+def is_decimal(text: str) -> bool:
+    """Whether text is a decimal integer: ASCII digits, maybe a leading minus.
+
+    Stricter than ``int()``, which also takes ``"1_000"``, surrounding spaces
+    and digits of other scripts.
+    """
+    digits = text[1:] if text[:1] == "-" else text
+    return digits.isascii() and digits.isdigit()
+
+
 def int64(value: object) -> int:
     """A signed 64-bit integer attribute value, from a number or a string.
 
@@ -179,11 +188,10 @@ def int64(value: object) -> int:
     """
     if type(value) is int:
         number = value
-    elif isinstance(value, str | float):
-        try:
-            number = int(value)
-        except (ValueError, OverflowError):
-            raise BadValue(f"integer value {value!r} is not an integer") from None
+    elif (isinstance(value, str) and is_decimal(value)) or (
+        isinstance(value, float) and value.is_integer()
+    ):
+        number = int(value)
     else:
         raise BadValue(f"integer value {value!r} is not an integer")
     if not -INT64_MAX - 1 <= number <= INT64_MAX:

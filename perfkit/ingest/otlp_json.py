@@ -43,6 +43,8 @@ _OTHER_SIGNALS: Final = {
     "resource_profiles": "profiles",
 }
 _RESOURCE_CACHE_LIMIT: Final = 4096
+# The byte order mark Windows tools may put before the first line.
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
 
 
 def signal_of(doc: object) -> str | None:
@@ -207,6 +209,8 @@ def read_lines(stream: BinaryIO, ctx: ReadContext) -> Iterator[list[SpanRow]]:
     """
     reader = DocumentReader(ctx)
     for number, line in enumerate(stream, 1):
+        if number == 1 and line.startswith(_UTF8_BOM):
+            line = line[len(_UTF8_BOM) :]
         try:
             doc = orjson.loads(line)
         except orjson.JSONDecodeError as error:

@@ -3,7 +3,10 @@
 The first megabyte (decompressed) decides. Binary content is OTLP protobuf:
 a bare ``ExportTraceServiceRequest`` starts with the tag of its first
 ``resource_spans`` (``0x0a``), the Collector file exporter's stream with a
-4-byte big-endian length. Text is JSON: when the head holds the whole
+4-byte big-endian length. UTF-16 text is refused with a clear message, and
+content that starts like JSON but holds bytes JSON never does (a NUL, bytes
+that are not UTF-8) is read as JSON, so that the reader says where they are.
+Text is JSON: when the head holds the whole
 document it is classified by its structure; otherwise JSON Lines are
 recognised by a complete line that is an OTLP ``TracesData``, and a big single
 document by the first key that only one format uses.
@@ -42,7 +45,13 @@ DOCUMENT_FORMATS: Final = frozenset({"otlp_json", "jaeger_json", "zipkin_json"})
 
 HEAD_SIZE: Final = 1 << 20
 _LINES_TO_TRY: Final = 200
-_BOM: Final = b"\xef\xbb\xbf"
+#: The byte order mark some Windows tools put before UTF-8 text.
+UTF8_BOM: Final = b"\xef\xbb\xbf"
+_WIDE_BOMS: Final = (
+    (b"\xff\xfe\x00\x00", "UTF-32LE"),
+    (b"\xff\xfe", "UTF-16LE"),
+    (b"\xfe\xff", "UTF-16BE"),
+)
 # Control bytes JSON text never holds (inside strings they must be escaped):
 # any of them means binary content. DEL (0x7f) is allowed unescaped.
 _CONTROL: Final = bytes(b for b in range(32) if b not in b"\t\n\r")
@@ -95,8 +104,8 @@ def sniff_bytes(head: bytes, *, complete: bool, path: str) -> str:
         FormatNotRecognised: not trace data.
         InputError: empty content (code ``empty``, retryable).
     """
-    if head.startswith(_BOM):
-        head = head[len(_BOM) :]
+    if head.startswith(UTF8_BOM):
+        head = head[len(UTF8_BOM) :]
     text = head.lstrip()
     if not text:
         raise InputError(
@@ -106,14 +115,26 @@ def sniff_bytes(head: bytes, *, complete: bool, path: str) -> str:
             retryable=True,
         )
     if _is_binary(head, complete):
+        wide = _wide_encoding(head)
+        if wide is not None:
+            raise InputError(
+                path,
+                f"the file is {wide} text, and perfkit reads JSON only as UTF-8; "
+                f"convert it first (iconv -f {wide} -t UTF-8)",
+                code="bad_encoding",
+            )
         found = _sniff_proto(head, complete)
-        if found is None:
+        if found is not None:
+            return found
+        if text[:1] not in (b"{", b"["):
             raise FormatNotRecognised(
                 path,
                 "binary content that is not an OTLP protobuf message or stream",
                 code="not_traces",
             )
-        return found
+        # JSON holding a byte JSON text never holds (a NUL, a byte that is not
+        # UTF-8): read it as JSON, so that the reader says where it is, or
+        # skips the line it is in, rather than call the file binary.
     if text[:1] in (b"{", b"["):
         return _sniff_json(text, complete, path)
     raise FormatNotRecognised(
@@ -159,6 +180,16 @@ def _describe(doc: Any) -> str:
     if isinstance(doc, list):
         return f"a list of {len(doc)} items"
     return f"a JSON {type(doc).__name__}"
+
+
+def _wide_encoding(head: bytes) -> str | None:
+    # Text in UTF-16 (Windows PowerShell 5 redirects in UTF-16LE), known by
+    # its byte order mark; UTF-32LE's mark starts like UTF-16LE's. Big-endian
+    # UTF-32's mark (00 00 fe ff) is left out: a protobuf stream can start so.
+    for mark, name in _WIDE_BOMS:
+        if head.startswith(mark):
+            return name
+    return None
 
 
 def _is_binary(head: bytes, complete: bool) -> bool:

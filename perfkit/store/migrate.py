@@ -64,10 +64,18 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
             f"the store is at schema revision {current}, which this perfkit does "
             "not know; it was written by a newer perfkit, so upgrade perfkit"
         )
-    if revision == "head" and current == script.get_current_head():
+    head = script.get_current_head()
+    if revision == "head" and current == head:
         return
-    logger.debug("migrating the store from %s to %s", current or "empty", revision)
     with engine.begin() as connection:
+        # Two processes opening a new store at once must not both create it:
+        # take the schema lock, then look again, since the other may have
+        # migrated the store while this one waited.
+        _lock_schema(connection)
+        current = MigrationContext.configure(connection).get_current_revision()
+        if revision == "head" and current == head:
+            return
+        logger.debug("migrating the store from %s to %s", current or "empty", revision)
         command.upgrade(alembic_config(connection), revision)
 
 
@@ -75,6 +83,23 @@ def downgrade(engine: sa.Engine, revision: str = "base") -> None:
     """Migrate the database down to ``revision``; ``"base"`` drops every table."""
     with engine.begin() as connection:
         command.downgrade(alembic_config(connection), revision)
+
+
+def _lock_schema(connection: sa.Connection) -> None:
+    # Held until the transaction ends. SQLite: the database's write lock,
+    # taken at once (pysqlite would otherwise run the DDL outside any
+    # transaction). PostgreSQL: an advisory lock, as DDL takes no lock that
+    # would keep a second CREATE TABLE from running.
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        connection.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK}
+        )
+
+
+#: The PostgreSQL advisory lock key of schema migrations ("perfkit" in ASCII).
+_SCHEMA_LOCK = int.from_bytes(b"perfkit", "big")
 
 
 def _unknown(script: ScriptDirectory, revision: str) -> bool:

@@ -216,3 +216,48 @@ def test_a_real_process_exits_2_without_a_traceback(bad: Path, tmp_path: Path) -
     assert "Traceback" not in done.stderr
     assert f"{bad}, line 2: the line is not valid JSON" in done.stderr
     assert "files" in done.stdout
+
+
+def test_an_empty_run_label_is_refused(good: Path, tmp_path: Path) -> None:
+    result = run("ingest", good, "--db", tmp_path / "perfkit.db", "--run", "")
+
+    assert result.exit_code == 2
+    assert "run label must not be empty" in result.stderr
+    assert not (tmp_path / "perfkit.db").exists()
+
+
+def test_an_empty_path_is_an_error_not_the_current_folder(
+    good: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(good.parent)
+
+    result = run("ingest", "", "--db", tmp_path / "perfkit.db")
+
+    assert result.exit_code == 2
+    assert row(result.stdout, "files") == "0 stored, 1 failed"
+    assert "'': the path is empty" in result.stderr
+
+
+def test_one_ignored_file_is_named_in_the_singular(good: Path, tmp_path: Path) -> None:
+    (good.parent / "notes.txt").write_text("not traces\n")
+
+    result = run("ingest", good.parent, "--db", tmp_path / "other.db")
+
+    assert result.exit_code == 0
+    assert f"ignored 1 file that is not traces: {good.parent / 'notes.txt'}" in (
+        result.stderr
+    )
+
+
+def test_many_ignored_files_are_counted_and_listed_at_v(
+    good: Path, tmp_path: Path
+) -> None:
+    for n in range(12):
+        (good.parent / f"notes{n:02}.txt").write_text("not traces\n")
+    db = tmp_path / "other.db"
+
+    quiet = run("ingest", good.parent, "--db", db)
+    verbose = run("-v", "ingest", good.parent, "--db", db)
+
+    assert "ignored 12 files that are not traces (-v lists them)" in quiet.stderr
+    assert str(good.parent / "notes11.txt") in verbose.stderr

@@ -8,10 +8,12 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 
+import orjson
 import pytest
 
 from examples.shop import answer_key
 from examples.shop.driver import MIX, Sizes, apportion, check_local, plan_requests
+from examples.shop.record import write_key
 from examples.shop.seed import ITEMS_PER_ORDER, seed_database, table_sizes
 from examples.shop.state import PriceCache
 
@@ -152,3 +154,24 @@ def test_answer_key_covers_every_kind_once() -> None:
         "before": [31, 31],
         "after": [2, 2],
     }
+    for name, entry in key["endpoints"].items():
+        assert entry["expected_findings"]["after"] == [], name
+        if entry["problem"] == "healthy":
+            assert entry["expected_findings"]["before"] == [], name
+            assert entry["tolerated_findings"] == {"before": [], "after": []}, name
+        else:
+            assert entry["expected_findings"]["before"] == [entry["problem"]], name
+
+
+def test_key_refresh_keeps_the_measured_runs(tmp_path: Path) -> None:
+    runs = {"before": {"spans": 12}, "after": {"spans": 7}}
+    write_key(tmp_path, runs)
+    stale = orjson.loads((tmp_path / "answer_key.json").read_bytes())
+    stale["endpoints"] = {}
+    (tmp_path / "answer_key.json").write_bytes(orjson.dumps(stale))
+
+    refreshed = write_key(tmp_path)
+
+    assert refreshed["runs"] == runs
+    assert set(refreshed["endpoints"]) == set(MIX)
+    assert orjson.loads((tmp_path / "answer_key.json").read_bytes()) == refreshed

@@ -126,3 +126,71 @@ def test_json_lines_whose_first_line_is_longer_than_the_sniffed_head(
     assert sniff_format(path) == "otlp_json"  # the head alone cannot tell
     rows, _ = read_rows(path)
     assert [len(str(row[3])) for row in rows] == [1 << 20, 7]
+
+
+@pytest.mark.parametrize(
+    ("bad", "code", "message"),
+    [
+        (b"\xe9", "bad_encoding", "not valid UTF-8 (byte 0xe9 at byte offset"),
+        (b"\x00", "bad_json", "unexpected control character"),
+    ],
+)
+def test_json_with_a_byte_json_never_holds_is_an_error_saying_where(
+    tmp_path: Path, bad: bytes, code: str, message: str
+) -> None:
+    # Not "binary content, not protobuf", and never skipped as not traces.
+    good = (FIXTURES / "otlp_shop.json").read_bytes()
+    data = good.replace(b'"shop"', b'"sh' + bad + b'op"', 1)
+    path = tmp_path / "traces.json"
+    path.write_bytes(data)
+    assert is_trace_file(path)
+    with pytest.raises(InputError) as caught:
+        list(read_spans(path))
+    assert not isinstance(caught.value, FormatNotRecognised)
+    assert (caught.value.code, caught.value.retryable) == (code, False)
+    assert message in caught.value.message
+    offset = data.index(bad)
+    line = data.count(b"\n", 0, offset) + 1
+    column = offset - data.rfind(b"\n", 0, offset)
+    assert caught.value.position == f"line {line}, column {column}"
+
+
+def test_a_json_line_that_is_not_utf8_is_skipped_alone(tmp_path: Path) -> None:
+    lines = (FIXTURES / "otlp_lines.jsonl").read_bytes().splitlines(keepends=True)
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(lines[0] + b'{"resourceSpans": "caf\xe9"}\n' + b"".join(lines[1:]))
+    rows, ctx = read_rows(path, skip_invalid=True)
+    assert len(rows) == 3
+    assert ctx.skipped == {"bad_json": 1}
+
+
+def test_utf16_text_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    path = tmp_path / "traces.json"
+    text = (FIXTURES / "otlp_shop.json").read_text(encoding="utf-8")
+    path.write_bytes(text.encode("utf-16"))  # with its byte order mark
+    assert is_trace_file(path)
+    with pytest.raises(InputError) as caught:
+        sniff_format(path)
+    assert not isinstance(caught.value, FormatNotRecognised)
+    assert caught.value.code == "bad_encoding"
+    assert "UTF-16LE" in caught.value.message
+
+
+@pytest.mark.parametrize("name", ["otlp_shop.json", "otlp_lines.jsonl"])
+def test_a_utf8_byte_order_mark_is_read_past(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + (FIXTURES / name).read_bytes())
+    expected, _ = read_rows(FIXTURES / name)
+    rows, _ = read_rows(path)
+    assert rows == expected
+
+
+def test_a_document_padded_with_nul_bytes_is_not_json_lines(tmp_path: Path) -> None:
+    # A file padded with NULs (a crash while writing) is bad JSON, not a
+    # first line of JSON Lines cut short and worth retrying.
+    path = tmp_path / "padded.json"
+    data = (FIXTURES / "otlp_shop.json").read_bytes().rstrip()
+    path.write_bytes(data + b"\x00" * 64)
+    with pytest.raises(InputError) as caught:
+        list(read_spans(path))
+    assert (caught.value.code, caught.value.retryable) == ("bad_json", False)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from perfkit.errors import InputError
-from perfkit.ingest._values import hex_id
+from perfkit.ingest._values import BadValue, hex_id, int64
 from perfkit.ingest.schema import COLUMN_INDEX, N_COLUMNS
 
 from .helpers import FIXTURES, by_span_id, read_rows
@@ -296,3 +296,37 @@ def test_truncated_single_document(tmp_path: Path) -> None:
 )
 def test_id_spellings(text: str, nbytes: int, expected: str | None) -> None:
     assert hex_id(text, nbytes) == expected
+
+
+@pytest.mark.parametrize(
+    "start",
+    ["1_700_000_000_000_000_000", " 1700000000000000000", "\u0661\u0667" * 9 + "0"],
+)
+def test_a_time_that_only_int_would_take_is_a_bad_time(
+    tmp_path: Path, start: str
+) -> None:
+    # int() takes digit separators, spaces and other scripts' digits; a
+    # time written so is not a decimal integer, and not read as one.
+    doc = (FIXTURES / "otlp_shop.json").read_text(encoding="utf-8")
+    path = tmp_path / "odd.json"
+    path.write_text(
+        doc.replace('"1700000000000000000"', f'"{start}"', 1), encoding="utf-8"
+    )
+    with pytest.raises(InputError) as caught:
+        read_rows(path)
+    assert caught.value.code == "bad_time"
+    assert "is not an integer" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("42", 42), ("-7", -7), (3.0, 3), ("4_2", None), (" 42", None), (1.5, None)],
+)
+def test_int_values_are_decimal_or_integral(
+    value: object, expected: int | None
+) -> None:
+    if expected is None:
+        with pytest.raises(BadValue):
+            int64(value)
+    else:
+        assert int64(value) == expected

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -54,3 +57,39 @@ def test_a_store_from_a_newer_perfkit_is_refused(store_url: str | sa.URL) -> Non
 def test_opening_without_migrating_creates_nothing(store_url: str | sa.URL) -> None:
     with Store(store_url, migrate=False) as store:
         assert table_names(store.engine) == set()
+
+
+@pytest.mark.slow
+def test_processes_opening_a_new_store_at_once_all_succeed(
+    store_url: str | sa.URL,
+) -> None:
+    # Each process finds the store empty and migrates it: without a lock
+    # around the migration, all but one fail ("table ... already exists").
+    path = (
+        store_url
+        if isinstance(store_url, str)
+        else store_url.render_as_string(hide_password=False)
+    )
+    context = multiprocessing.get_context("spawn")
+    n = 4
+    barrier = context.Barrier(n)
+    errors = context.Queue()
+    processes = [
+        context.Process(target=_open_store, args=(path, barrier, errors))
+        for _ in range(n)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+    assert [errors.get(timeout=5) for _ in range(n)] == [None] * n
+
+
+def _open_store(path: str, barrier: Any, errors: Any) -> None:
+    barrier.wait(timeout=30)  # every process imported perfkit: open at once
+    try:
+        Store(path).close()
+    except StoreError as error:
+        errors.put(str(error))
+    else:
+        errors.put(None)
