@@ -165,6 +165,15 @@ def find_inputs(paths: PathsArg) -> Inputs:
             inputs.missing.append(FileResult.from_error(error))
             continue
         given = Path(raw)
+        if os.fspath(raw) == "-" and not given.exists():
+            error = InputError(
+                "-",
+                "traces are not read from standard input; save them to a file "
+                "and give its path",
+                code="not_found",
+            )
+            inputs.missing.append(FileResult.from_error(error))
+            continue
         try:
             found = expand_paths([given])
         except InputError as error:

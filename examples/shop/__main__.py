@@ -36,23 +36,41 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m examples.shop", description=__doc__
+        prog="python -m examples.shop",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     record = commands.add_parser("record", help="record every variant from scratch")
-    record.add_argument("--out", type=Path, default=Path("sample_traces"))
-    record.add_argument("--variant", action="append", choices=VARIANTS)
-    record.add_argument("--requests", type=int, default=5_000)
-    record.add_argument("--concurrency", type=int, default=16)
+    record.add_argument(
+        "--out", type=Path, default=Path("sample_traces"), help="output folder"
+    )
+    record.add_argument(
+        "--variant", action="append", choices=VARIANTS, help="default: both"
+    )
+    record.add_argument(
+        "--requests", type=int, default=5_000, help="requests per variant"
+    )
+    record.add_argument(
+        "--concurrency", type=int, default=16, help="most requests in flight"
+    )
     record.add_argument(
         "--rate", type=float, default=40.0, help="requests per second; 0: no pacing"
     )
-    record.add_argument("--rows", type=int, default=DEFAULT_ROWS)
+    record.add_argument(
+        "--rows", type=int, default=DEFAULT_ROWS, help="about this many order items"
+    )
     record.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    record.add_argument("--profile-rate", type=float, default=0.1)
-    record.add_argument("--db-dir", type=Path, default=Path("examples/shop"))
-    record.add_argument("--max-seconds", type=float, default=900.0)
+    record.add_argument(
+        "--profile-rate", type=float, default=0.1, help="share of requests profiled"
+    )
+    record.add_argument(
+        "--db-dir", type=Path, default=Path("examples/shop"), help="for the databases"
+    )
+    record.add_argument(
+        "--max-seconds", type=float, default=900.0, help="give up on a variant after"
+    )
     record.set_defaults(run=_record)
 
     key = commands.add_parser(

@@ -49,6 +49,12 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
             )
         elif path.exists():
             files = [path]
+        elif path.is_symlink():
+            raise InputError(
+                str(path),
+                "a symbolic link to nothing (its target is missing, or it loops)",
+                code="not_found",
+            )
         else:
             raise InputError(str(path), "no such file or folder", code="not_found")
         for file in files:

@@ -261,3 +261,14 @@ def test_many_ignored_files_are_counted_and_listed_at_v(
 
     assert "ignored 12 files that are not traces (-v lists them)" in quiet.stderr
     assert str(good.parent / "notes11.txt") in verbose.stderr
+
+
+def test_a_dash_says_standard_input_is_not_read(good: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["ingest", "-", "--db", str(tmp_path / "perfkit.db")],
+        input=good.read_text(),
+    )
+
+    assert result.exit_code == 2
+    assert "-: traces are not read from standard input" in result.stderr

@@ -37,6 +37,15 @@ def test_expand_paths_rejects_a_missing_path(tmp_path: Path) -> None:
     assert caught.value.path == str(tmp_path / "nope")
 
 
+def test_expand_paths_names_a_symlink_loop_as_such(tmp_path: Path) -> None:
+    (tmp_path / "a.json").symlink_to(tmp_path / "b.json")
+    (tmp_path / "b.json").symlink_to(tmp_path / "a.json")
+    with pytest.raises(InputError) as caught:
+        expand_paths([tmp_path / "a.json"])
+    assert caught.value.code == "not_found"
+    assert "symbolic link" in caught.value.message
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
