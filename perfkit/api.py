@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from perfkit.errors import InputError, PerfkitError, StoreError
+from perfkit.errors import ConfigError, InputError, PerfkitError, StoreError
 from perfkit.ingest.results import FileResult
 from perfkit.ingest_pipeline import DEFAULT_RUN, DbArg, PathsArg, ingest, read_files
 from perfkit.run import Run
@@ -44,10 +44,13 @@ def load(
         raise_on_error: Raise the first bad file's error straight away.
 
     Raises:
+        ConfigError: ``run`` is an empty string.
         InputError: every file failed, or one did and ``raise_on_error`` is set.
         StoreError: the store cannot be opened or read.
     """
-    label = run or DEFAULT_RUN
+    label = DEFAULT_RUN if run is None else run
+    if not label:
+        raise ConfigError("the run label must not be empty")
     if db is None:
         spans, results = read_files(
             paths, skip_invalid=skip_invalid, raise_on_error=raise_on_error

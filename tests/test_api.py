@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import perfkit
-from perfkit.errors import InputError, StoreError
+from perfkit.errors import ConfigError, InputError, StoreError
 from perfkit.ingest.schema import SpanRow, rows_to_frame
 from perfkit.run import Run
 
@@ -171,3 +171,20 @@ def test_repr_and_html_summarise_the_run(split_traces: list[Path]) -> None:
     html = run._repr_html_()
     assert "base&lt;line&gt;" in html
     assert "<td style='text-align:right'>6</td>" in html
+
+
+@pytest.mark.parametrize("db", [None, "store"])
+def test_an_empty_run_label_is_refused_not_taken_for_default(
+    split_traces: list[Path], tmp_path: Path, db: str | None
+) -> None:
+    store = None if db is None else tmp_path / "perfkit.db"
+    with pytest.raises(ConfigError, match="run label"):
+        perfkit.load(split_traces, db=store, run="")
+
+
+def test_an_empty_path_is_not_the_current_folder(
+    split_traces: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(split_traces[0].parent)
+    with pytest.raises(InputError, match="the path is empty"):
+        perfkit.load("")

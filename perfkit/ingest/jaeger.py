@@ -64,14 +64,27 @@ def is_jaeger(doc: Any) -> bool:
             return (
                 data is None
                 or _is_trace(data)
-                or (isinstance(data, list) and all(_is_trace(t) for t in data))
+                or (isinstance(data, list) and (not data or _list_of(data) == "traces"))
             )
         return _is_trace(doc)
     if isinstance(doc, list) and doc:
-        return all(_is_trace(item) for item in doc) or all(
-            _is_span(item) for item in doc
-        )
+        return _list_of(doc) is not None
     return False
+
+
+def _list_of(items: list[Any]) -> str | None:
+    """``"traces"`` or ``"spans"``: what a list holds, or None if not Jaeger.
+
+    One bad item among good ones does not make the list something else: the
+    reader reports it where it is.
+    """
+    if not all(item is None or isinstance(item, dict) for item in items):
+        return None
+    if any(_is_trace(item) for item in items):
+        return "traces"
+    if any(_is_span(item) for item in items):
+        return "spans"
+    return None
 
 
 def _is_trace(item: Any) -> bool:
@@ -93,6 +106,10 @@ def read_document(doc: Any, ctx: ReadContext) -> Iterator[list[SpanRow]]:
         InputError: the document is a Jaeger API error response.
     """
     for trace, where in _traces(doc, ctx):
+        if not isinstance(trace, dict) or not isinstance(trace.get("spans"), list):
+            problem = "not a Jaeger trace object (no list of spans)"
+            ctx.bad("bad_structure", problem, position=where.rstrip(".") or None)
+            continue
         processes = trace.get("processes") or {}
         resources: dict[str, Resource] = {}
         rows: list[SpanRow] = []
@@ -112,7 +129,7 @@ def read_document(doc: Any, ctx: ReadContext) -> Iterator[list[SpanRow]]:
             yield rows
 
 
-def _traces(doc: Any, ctx: ReadContext) -> Iterator[tuple[dict[str, Any], str]]:
+def _traces(doc: Any, ctx: ReadContext) -> Iterator[tuple[Any, str]]:
     if isinstance(doc, dict) and "data" in doc:
         data = doc["data"]
         if not data and doc.get("errors"):
@@ -128,7 +145,7 @@ def _traces(doc: Any, ctx: ReadContext) -> Iterator[tuple[dict[str, Any], str]]:
                 yield trace, f"data[{i}]."
     elif isinstance(doc, dict):
         yield doc, ""
-    elif all(_is_trace(item) for item in doc):
+    elif _list_of(doc) == "traces":
         for i, trace in enumerate(doc):
             yield trace, f"[{i}]."
     else:

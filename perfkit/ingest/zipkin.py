@@ -55,10 +55,12 @@ def is_zipkin(doc: Any) -> bool:
     if isinstance(doc, dict):
         return _is_span(doc)
     if isinstance(doc, list):
-        return all(
-            _is_span(item)
-            or (isinstance(item, list) and all(_is_span(s) for s in item))
-            for item in doc
+        # Spans (or lists of them) with maybe a bad one among them, which the
+        # reader reports where it is: one bad span does not make the file
+        # something other than Zipkin.
+        items = list(_spans(doc))
+        return any(_is_span(item) for item in items) and all(
+            item is None or isinstance(item, dict) for item in items
         )
     return False
 
@@ -66,6 +68,8 @@ def is_zipkin(doc: Any) -> bool:
 def is_v1(doc: Any) -> bool:
     """Whether Zipkin JSON is the v1 model, which perfkit does not read."""
     for span in _spans(doc):
+        if not isinstance(span, dict):
+            continue
         if "binaryAnnotations" in span:
             return True
         for annotation in span.get("annotations") or ():
@@ -78,7 +82,7 @@ def _is_span(item: Any) -> bool:
     return isinstance(item, dict) and "traceId" in item and "id" in item
 
 
-def _spans(doc: Any) -> Iterator[dict[str, Any]]:
+def _spans(doc: Any) -> Iterator[Any]:
     if isinstance(doc, dict):
         yield doc
         return
@@ -94,6 +98,10 @@ def read_document(doc: Any, ctx: ReadContext) -> Iterator[list[SpanRow]]:
     resources: dict[str, Resource] = {}
     rows: list[SpanRow] = []
     for i, span in enumerate(_spans(doc)):
+        if not isinstance(span, dict):
+            problem = f"not a span object but {_json_type(span)}"
+            ctx.bad("bad_span", problem, position=f"span {i}")
+            continue
         try:
             rows.append(_span(span, resources))
         except BadSpan as bad:
@@ -109,6 +117,16 @@ def read_document(doc: Any, ctx: ReadContext) -> Iterator[list[SpanRow]]:
             rows = []
     if rows:
         yield rows
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a string" if isinstance(value, str) else "an array"
 
 
 def _span(span: dict[str, Any], resources: dict[str, Resource]) -> SpanRow:
