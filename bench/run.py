@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import generate
 
@@ -436,9 +437,9 @@ def render(
     lines = [
         BEGIN,
         "",
-        f"Measured with `{command}` "
-        f"({repeat} runs of each contender, median quoted; the whole command took "
-        f"{elapsed_s / 60:.0f} min).",
+        f"Measured with `{command}` ({repeat} run{'s' if repeat > 1 else ''} of "
+        "each contender, median quoted; the whole command took "
+        f"{_duration(elapsed_s)}).",
         "",
         f"- CPU: {info['cpu']}; memory: {info['memory']}",
         f"- System: {info['system']}; {info['python']}",
@@ -459,6 +460,10 @@ def render(
         lines.append(f"| {t.name} | {t.figure} | {t.limit} | {met} |")
     lines += ["", END]
     return "\n".join(lines) + "\n"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def write_output(path: Path, generated: str) -> None:
@@ -492,15 +497,49 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--timeout", type=float, default=1800, help="seconds one run may take"
     )
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        metavar="FILE",
+        help="write the report of figures saved with --json instead of measuring",
+    )
     args = parser.parse_args(argv)
 
-    contenders = [c for c in CONTENDERS if not args.only or c.key in args.only]
-    keys = {c.key for c in contenders}
-    if "analyze_stored" in keys and "ingest" not in keys:
-        parser.error("analyze_stored reads the run that ingest stores: add ingest")
-    command = "python bench/run.py " + shlex.join(
-        argv if argv is not None else sys.argv[1:]
+    if args.from_json:
+        raw = json.loads(args.from_json.read_text())
+    else:
+        contenders = [c for c in CONTENDERS if not args.only or c.key in args.only]
+        keys = {c.key for c in contenders}
+        if "analyze_stored" in keys and "ingest" not in keys:
+            parser.error("analyze_stored reads the run that ingest stores: add ingest")
+        command = "python bench/run.py " + shlex.join(
+            argv if argv is not None else sys.argv[1:]
+        )
+        try:
+            raw = measure_all(args, contenders, command)
+        except BenchError as error:
+            print(f"benchmark failed: {error}", file=sys.stderr)
+            return 1
+        if args.json:
+            args.json.write_text(json.dumps(raw, indent=2))
+
+    by_size = {
+        int(spans): {key: Measurement(**runs) for key, runs in results.items()}
+        for spans, results in raw["sizes"].items()
+    }
+    generated = render(
+        by_size, raw["machine"], raw["command"], raw["repeat"], raw["elapsed_s"]
     )
+    print(generated)
+    if args.output:
+        write_output(args.output, generated)
+    return 0
+
+
+def measure_all(
+    args: argparse.Namespace, contenders: Sequence[Contender], command: str
+) -> dict[str, Any]:
+    """Every size's figures, with what the report says about the run."""
     info = machine()
     started = time.monotonic()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="perfkit-bench-"))
@@ -510,27 +549,19 @@ def main(argv: list[str] | None = None) -> int:
             spans: bench_size(spans, args.repeat, workdir, contenders, args.timeout)
             for spans in args.spans
         }
-    except BenchError as error:
-        print(f"benchmark failed: {error}", file=sys.stderr)
-        return 1
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
-
-    generated = render(by_size, info, command, args.repeat, time.monotonic() - started)
-    print(generated)
-    if args.output:
-        write_output(args.output, generated)
-    if args.json:
-        raw = {
-            "machine": info,
-            "sizes": {
-                str(spans): {key: asdict(m) for key, m in results.items()}
-                for spans, results in by_size.items()
-            },
-        }
-        args.json.write_text(json.dumps(raw, indent=2))
-    return 0
+    return {
+        "command": command,
+        "repeat": args.repeat,
+        "elapsed_s": time.monotonic() - started,
+        "machine": info,
+        "sizes": {
+            str(spans): {key: asdict(m) for key, m in results.items()}
+            for spans, results in by_size.items()
+        },
+    }
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     :func:`is_trace_file` and skip those that are not.
 
     Raises:
-        InputError: a path does not exist (code ``not_found``).
+        InputError: a path does not exist (code ``not_found``), or is a pipe
+            or a device (code ``unreadable``).
     """
     found: list[Path] = []
     seen: set[Path] = set()
@@ -47,8 +48,17 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
                 for f in path.rglob("*")
                 if f.is_file() and not _hidden(f.relative_to(path))
             )
-        elif path.exists():
+        elif path.is_file():
             files = [path]
+        elif path.exists():
+            # A pipe or a device: a file is opened more than once (to sniff
+            # it, to read it), which a pipe cannot give and would hang on.
+            raise InputError(
+                str(path),
+                "not a regular file (a pipe or a device); save the traces to a "
+                "file and give its path",
+                code="unreadable",
+            )
         elif path.is_symlink():
             raise InputError(
                 str(path),

@@ -91,6 +91,18 @@ def test_benchmark_script_measures_every_contender(
     assert "| target | measured | limit | met |" in text
     assert "python bench/run.py --spans 10000" in text
 
+    # The saved figures give the same report again, without measuring.
+    again = tmp_path / "again.md"
+    subprocess.run(
+        [
+            *(sys.executable, str(BENCH / "run.py")),
+            *("--from-json", str(figures), "--output", str(again)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    assert again.read_text() == text
+
 
 def test_generator_is_deterministic_and_exact(sample: Path, tmp_path: Path) -> None:
     again = tmp_path / "again.jsonl"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,17 @@ def test_expand_paths_names_a_symlink_loop_as_such(tmp_path: Path) -> None:
         expand_paths([tmp_path / "a.json"])
     assert caught.value.code == "not_found"
     assert "symbolic link" in caught.value.message
+
+
+def test_expand_paths_refuses_a_pipe_rather_than_hang(tmp_path: Path) -> None:
+    # A file is opened more than once; the second open of a pipe would wait
+    # for a writer forever.
+    fifo = tmp_path / "traces.json"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError) as caught:
+        expand_paths([fifo])
+    assert caught.value.code == "unreadable"
+    assert "not a regular file" in caught.value.message
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from perfkit.errors import InputError
+from perfkit.errors import FormatNotRecognised, InputError
 
 from .helpers import FIXTURES, by_span_id, read_rows
 
@@ -119,3 +120,38 @@ def test_times_beyond_int64_are_bad(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         read_rows(path)
     assert caught.value.code == "bad_time"
+
+
+@pytest.mark.parametrize("bad", [None, {"traceID": "5b8efff798038103d269b633813fc60c"}])
+def test_one_bad_trace_is_reported_where_it_is_not_the_file_unrecognised(
+    tmp_path: Path, bad: object
+) -> None:
+    doc = json.loads((FIXTURES / "jaeger_shop.json").read_text())
+    n_spans = sum(len(trace["spans"]) for trace in doc["data"])
+    doc["data"].append(bad)
+    path = tmp_path / "traces.json"
+    path.write_text(json.dumps(doc))
+    where = f"data[{len(doc['data']) - 1}]"
+
+    with pytest.raises(InputError) as caught:
+        read_rows(path)
+    assert not isinstance(caught.value, FormatNotRecognised)
+    assert (caught.value.code, caught.value.position) == ("bad_structure", where)
+
+    rows, ctx = read_rows(path, skip_invalid=True)
+    assert len(rows) == n_spans
+    assert ctx.skipped == {"bad_structure": 1}
+
+
+def test_one_bad_span_in_a_span_list_is_reported_where_it_is(tmp_path: Path) -> None:
+    doc = json.loads((FIXTURES / "jaeger_shop.json").read_text())
+    spans = doc["data"][0]["spans"]
+    path = tmp_path / "spans.json"
+    path.write_text(json.dumps([*spans, {"traceID": spans[0]["traceID"]}]))
+
+    with pytest.raises(InputError) as caught:
+        read_rows(path)
+    assert (caught.value.code, caught.value.position) == (
+        "missing_ids",
+        f"spans[{len(spans)}]",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,28 @@ def test_negative_duration_ends_before_it_starts(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         read_rows(path)
     assert caught.value.code == "end_before_start"
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason", "message"),
+    [
+        ({"traceId": "5b8efff798038103d269b633813fc60c"}, "missing_ids", "id None"),
+        (None, "bad_span", "not a span object but null"),
+    ],
+)
+def test_one_bad_span_is_reported_where_it_is_not_the_file_unrecognised(
+    tmp_path: Path, bad: object, reason: str, message: str
+) -> None:
+    spans = json.loads((FIXTURES / "zipkin_shop.json").read_text())
+    path = tmp_path / "spans.json"
+    path.write_text(json.dumps([spans[0], bad, *spans[1:]]))
+
+    with pytest.raises(InputError) as caught:
+        read_rows(path)
+    assert not isinstance(caught.value, FormatNotRecognised)
+    assert (caught.value.code, caught.value.position) == (reason, "span 1")
+    assert message in caught.value.message
+
+    rows, ctx = read_rows(path, skip_invalid=True)
+    assert len(rows) == len(spans)
+    assert ctx.skipped == {reason: 1}
