@@ -31,12 +31,13 @@ def test_repeats_with_connect_spans_between_them() -> None:
     lazy_loads(s)
     (finding,) = n_plus_ones(s)
     assert (finding.service, finding.endpoint) == ("shop", "GET /authors")
-    # 26 ms of repeats, of which one batched query keeps the longest, 10 ms.
-    assert finding.saved_ms_per_request == pytest.approx(16.0)
-    assert finding.saved_ms_total == pytest.approx(48.0)
+    # The loop runs from the first repeat's start (11 ms) to the last one's end
+    # (91 + 10 ms): 90 ms, of which one batched query keeps the longest, 10 ms.
+    assert finding.saved_ms_per_request == pytest.approx(80.0)
+    assert finding.saved_ms_total == pytest.approx(240.0)
     assert finding.requests_affected == 3
-    # 48 of the service's 450 ms: over 10%.
-    assert finding.severity == "high"
+    # 240 of the service's 450 ms: over 25%.
+    assert finding.severity == "critical"
     assert finding.confidence == "medium"
     evidence = finding.evidence
     assert evidence["count_per_request"] == 5
@@ -84,7 +85,8 @@ def test_repeats_each_wrapped_in_their_own_span_group_under_the_loop() -> None:
     (finding,) = n_plus_ones(s)
     assert finding.evidence["parent_span"] == "render authors"
     assert finding.evidence["max_count_per_request"] == 6
-    assert finding.saved_ms_per_request == pytest.approx(15.0)
+    # Repeats from 3 ms to 53 + 3 ms: a 53 ms loop, less one 3 ms query.
+    assert finding.saved_ms_per_request == pytest.approx(50.0)
 
 
 def test_differing_inline_values_prove_the_n_plus_one() -> None:
@@ -151,7 +153,8 @@ def test_four_repeats_are_below_the_threshold_unless_the_endpoint_lowers_it() ->
     assert n_plus_ones(s) == []
     config = Config(endpoints={"GET /authors": {"n_plus_one_min_count": 4}})
     (finding,) = n_plus_ones(s, config)
-    assert finding.saved_ms_per_request == pytest.approx(9.0)
+    # Repeats from 0 to 30 + 3 ms: a 33 ms loop, less one 3 ms query.
+    assert finding.saved_ms_per_request == pytest.approx(30.0)
 
 
 def test_repeats_under_two_different_parents_do_not_add_up() -> None:

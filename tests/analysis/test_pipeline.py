@@ -14,7 +14,7 @@ from tests.analysis.test_n_plus_one_query import lazy_loads
 
 def two_problems() -> Spans:
     s = Spans()
-    lazy_loads(s, requests=3)  # an N+1 saving 16 ms on each of 3 requests
+    lazy_loads(s, requests=3)  # an N+1 saving 80 ms on each of 3 requests
     for i in range(3):
         r = s.request("GET /price", start=5000 + i * 1000, duration=320)
         s.call(r, "http://supplier/prices/1", start=5000 + i * 1000 + 10, duration=300)
@@ -27,7 +27,12 @@ def test_findings_are_ordered_by_severity_then_saving() -> None:
         "slow_external_call",
         "n_plus_one_query",
     ]
-    assert [f.severity for f in analysis.findings] == ["critical", "medium"]
+    # Both critical: the N+1 saves 240 of its endpoint's 450 ms (over half)
+    # and 17% of the service's 1,410 ms; the supplier calls save more.
+    assert [f.severity for f in analysis.findings] == ["critical", "critical"]
+    assert (
+        analysis.findings[0].saved_ms_total > analysis.findings[1].saved_ms_total
+    )
     assert analysis.run_label == "before"
     assert analysis.inputs == ["a.jsonl"]
     assert analysis.spans == len(two_problems().rows)

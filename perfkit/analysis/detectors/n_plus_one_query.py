@@ -11,8 +11,16 @@ instrumentations record neither (SQLAlchemy never does), and then the values
 are unknown and assumed to differ: the finding says so, with medium
 confidence. Repeats with identical known values are a redundant query instead.
 
-Saving per request: the repeats' wall time (overlaps counted once) minus the
-longest repeat, standing for the one batched query that replaces them.
+Saving per request: the loop's time from the first repeat's start to the last
+one's end, minus the longest repeat, which stands for the one batched query
+that replaces them. The time between the repeats counts because it is mostly
+the per-row round trip through the ORM and the driver (checkout, compile,
+fetch, build the objects) that batching removes; where several N+1 groups
+share one loop, that time is split evenly between them. On the demo shop this
+estimate is close to what eager loading really saved, while counting database
+time alone under-estimates it several times over; it is an upper bound when
+the loop also does other work per row. The database time alone is in the
+evidence as ``total_ms`` and ``wall_ms``.
 """
 
 from __future__ import annotations
@@ -43,7 +51,10 @@ def detect(context: Context, found: Sequence[Finding]) -> list[Finding]:
         return []
     differing = ~groups["params_known"].astype(bool) | (groups["distinct_params"] >= 2)
     minimum = context.setting_per_row(groups["endpoint"], "n_plus_one_min_count")
-    flagged = groups[differing & (groups["count"] >= minimum)]
+    flagged = groups[differing & (groups["count"] >= minimum)].copy()
+    between = (flagged["window_ms"] - flagged["union_ms"]).clip(lower=0.0)
+    sharing = flagged.groupby(["request", "anchor"])["key"].transform("size")
+    flagged["saved_ms"] = flagged["saved_ms"] + between / sharing
     return [_finding(context, row) for row in records(summarise(flagged))]
 
 
