@@ -30,9 +30,7 @@ def test_findings_are_ordered_by_severity_then_saving() -> None:
     # Both critical: the N+1 saves 240 of its endpoint's 450 ms (over half)
     # and 17% of the service's 1,410 ms; the supplier calls save more.
     assert [f.severity for f in analysis.findings] == ["critical", "critical"]
-    assert (
-        analysis.findings[0].saved_ms_total > analysis.findings[1].saved_ms_total
-    )
+    assert analysis.findings[0].saved_ms_total > analysis.findings[1].saved_ms_total
     assert analysis.run_label == "before"
     assert analysis.inputs == ["a.jsonl"]
     assert analysis.spans == len(two_problems().rows)
