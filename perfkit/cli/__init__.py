@@ -11,6 +11,7 @@ the analysis and plotting libraries that ``perfkit analyze`` needs.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 import click
@@ -18,7 +19,7 @@ import pyarrow as pa
 
 from perfkit import _logging
 from perfkit._version import __version__
-from perfkit.cli._common import CliState, handle_errors
+from perfkit.cli._common import CliState, err_console, handle_errors, json_logs
 from perfkit.store.columnar import MEMORY_POOL
 
 #: Command name -> "module:attribute" of its click command.
@@ -64,10 +65,24 @@ def cli(ctx: click.Context, verbose: int, log_format: _logging.LogFormat) -> Non
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    click's own messages (usage errors, an interrupt) go through the same path
+    as perfkit's errors, so ``--log-format json`` keeps stderr JSON-only.
+    """
     # The command owns its process, so every Arrow allocation in it, pandas'
     # included, can come from the pool perfkit's columns use (see there why).
     pa.set_memory_pool(MEMORY_POOL)
     with handle_errors():
-        cli.main(prog_name="perfkit", standalone_mode=True)
-    sys.exit(0)
+        try:
+            status = cli.main(prog_name="perfkit", standalone_mode=False)
+        except click.ClickException as error:
+            if json_logs():
+                logging.getLogger("perfkit.cli").error("%s", error.format_message())
+            else:
+                error.show()
+            sys.exit(error.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            err_console.print("interrupted")
+            sys.exit(130)
+    sys.exit(status if isinstance(status, int) else 0)
