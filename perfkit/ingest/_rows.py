@@ -151,3 +151,27 @@ def event_dict(name: str, time_ns: int | None, attributes: dict[str, Any]) -> An
 def link_dict(trace_id: str, span_id: str, attributes: dict[str, Any]) -> Any:
     """The JSON shape of one span link in the ``links`` column."""
     return {"trace_id": trace_id, "span_id": span_id, "attributes": attributes}
+
+
+#: Tags that carry the instrumentation scope in Jaeger and Zipkin, newest first.
+SCOPE_TAGS: Final = (
+    ("otel.scope.name", "otel.scope.version"),
+    ("otel.library.name", "otel.library.version"),
+)
+
+
+def scope_from_tags(attributes: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Pop the scope tags off a span's tags; return the scope's name and version.
+
+    Every spelling is removed, so none is left among the attributes; the first
+    one present wins.
+    """
+    scope: tuple[str | None, str | None] = (None, None)
+    for name_key, version_key in SCOPE_TAGS:
+        name, version = (
+            attributes.pop(name_key, None),
+            attributes.pop(version_key, None),
+        )
+        if scope == (None, None) and (name or version):
+            scope = (str(name) if name else None, str(version) if version else None)
+    return scope

@@ -27,6 +27,7 @@ from perfkit.ingest._rows import (
     event_dict,
     link_dict,
     make_resource,
+    scope_from_tags,
     span_row,
 )
 from perfkit.ingest._values import (
@@ -48,10 +49,6 @@ from perfkit.ingest.schema import (
     SpanRow,
 )
 
-_SCOPE_TAGS: Final = (
-    ("otel.scope.name", "otel.scope.version"),
-    ("otel.library.name", "otel.library.version"),
-)
 _STATUS_TAGS: Final = ("otel.status_code", "otel.status_description", "error")
 _NO_PROCESS: Final = make_resource({})
 
@@ -186,7 +183,7 @@ def _span(span: dict[str, Any], resource: Resource) -> SpanRow:
     attributes = tags(span.get("tags"))
     kind = _kind(attributes.pop("span.kind", None))
     status = _status(attributes)
-    scope = _scope(attributes)
+    scope = scope_from_tags(attributes)
     name = span.get("operationName")
     return span_row(
         trace_id,
@@ -266,18 +263,6 @@ def _status(attributes: dict[str, Any]) -> tuple[int, str | None]:
     else:
         status = STATUS_UNSET
     return status, str(description) if description else None
-
-
-def _scope(attributes: dict[str, Any]) -> tuple[str | None, str | None]:
-    scope: tuple[str | None, str | None] = (None, None)
-    for name_key, version_key in _SCOPE_TAGS:
-        name, version = (
-            attributes.pop(name_key, None),
-            attributes.pop(version_key, None),
-        )
-        if scope == (None, None) and (name or version):
-            scope = (str(name) if name else None, str(version) if version else None)
-    return scope
 
 
 def tags(items: Any) -> dict[str, Any]:

@@ -23,7 +23,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Final
 
-from perfkit.ingest._rows import BadSpan, Resource, event_dict, make_resource, span_row
+from perfkit.ingest._rows import (
+    BadSpan,
+    Resource,
+    event_dict,
+    make_resource,
+    scope_from_tags,
+    span_row,
+)
 from perfkit.ingest._values import (
     EMPTY_LIST,
     BadValue,
@@ -43,10 +50,6 @@ from perfkit.ingest.schema import (
     SpanRow,
 )
 
-_SCOPE_TAGS: Final = (
-    ("otel.scope.name", "otel.scope.version"),
-    ("otel.library.name", "otel.library.version"),
-)
 _BATCH: Final = 5000
 
 
@@ -151,7 +154,7 @@ def _span(span: dict[str, Any], resources: dict[str, Resource]) -> SpanRow:
         raise BadSpan("bad_kind", str(error)) from None
     attributes = dict(span.get("tags") or {})
     status = _status(attributes)
-    scope = _scope(attributes)
+    scope = scope_from_tags(attributes)
     remote = span.get("remoteEndpoint") or {}
     name = span.get("name")
     return span_row(
@@ -205,18 +208,6 @@ def _status(attributes: dict[str, Any]) -> tuple[int, str | None]:
     if code == "OK":
         return STATUS_OK, None
     return STATUS_UNSET, None
-
-
-def _scope(attributes: dict[str, Any]) -> tuple[str | None, str | None]:
-    scope: tuple[str | None, str | None] = (None, None)
-    for name_key, version_key in _SCOPE_TAGS:
-        name, version = (
-            attributes.pop(name_key, None),
-            attributes.pop(version_key, None),
-        )
-        if scope == (None, None) and (name or version):
-            scope = (str(name) if name else None, str(version) if version else None)
-    return scope
 
 
 def _events(annotations: Any) -> str:
