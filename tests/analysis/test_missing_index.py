@@ -55,8 +55,8 @@ def test_a_frequent_query_filtering_an_unindexed_column() -> None:
         n.name: ast.unparse(n) for n in tree.body if isinstance(n, ast.FunctionDef)
     }
     assert (
-        "op.create_index('ix_order_items_product_id', 'order_items', ['product_id'])"
-        in (functions["upgrade"])
+        "op.create_index('ix_order_items_product_id', 'order_items', ['product_id'],"
+        " unique=False)" in (functions["upgrade"])
     )
     assert (
         "op.drop_index('ix_order_items_product_id', table_name='order_items')"
@@ -181,3 +181,19 @@ def test_without_a_plan_the_advice_is_inferred_and_the_user_told(
     (finding,) = analysis.findings
     assert finding.confidence == "low"
     assert any("inferred" in w for w in analysis.warnings)
+
+
+def test_a_hostile_table_name_stays_inert_in_the_inferred_migration() -> None:
+    from perfkit.analysis.detectors._migration import index_suggestion
+
+    table = 'x"""\nimport os; os.system("touch /tmp/pwned")\n"""'
+    suggestion = index_suggestion(table, ["a"], dialect="sqlite", reason='see """ here')
+    ((_, text),) = suggestion.files.items()
+    tree = ast.parse(text)
+    # Only the docstring, the import, four assignments and two functions.
+    kinds = [type(node).__name__ for node in tree.body]
+    assert kinds == ["Expr", "ImportFrom", "Assign", "Assign", "Assign", "Assign",
+                     "FunctionDef", "FunctionDef"]  # fmt: skip
+    (upgrade,) = [n for n in tree.body if getattr(n, "name", "") == "upgrade"]
+    (call,) = [n for n in ast.walk(upgrade) if isinstance(n, ast.Call)]
+    assert ast.literal_eval(call.args[1]) == table

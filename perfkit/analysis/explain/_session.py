@@ -39,8 +39,6 @@ _SECRET_QUERY = re.compile(
     r"([?&](?:[^=&]*(?:pass|secret|token|key)[^=&]*)=)[^&]*", re.IGNORECASE
 )
 _USERINFO = re.compile(r"(://[^:/@]*:)[^@/]*@")
-#: MySQL cannot index a whole TEXT or BLOB column; it indexes this prefix.
-MYSQL_PREFIX_LENGTH = 191
 
 
 def mask_url(url: str | URL) -> str:
