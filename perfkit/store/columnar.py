@@ -144,7 +144,7 @@ class SpanFrameBuilder:
             return empty_frame()
         table = pa.Table.from_batches(self._batches, schema=SCHEMA)
         data = {
-            name: _to_pandas(table.column(name), dtype)
+            name: _to_pandas(table.column(name), dtype, name)
             for name, dtype in SPAN_COLUMNS.items()
         }
         frame = pd.DataFrame(data)
@@ -168,7 +168,20 @@ def drop_repeated(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[~repeated].reset_index(drop=True)
 
 
-def _to_pandas(column: pa.ChunkedArray, dtype: str) -> object:
+#: Text columns with few distinct values across a run, kept dictionary-encoded
+#: (pandas ``category``): one copy of each value, not one per span. A run's
+#: resource attributes, for example, repeat the same few JSON objects.
+CATEGORICAL_COLUMNS = frozenset(
+    {"resource_attributes", "service_name", "scope_name", "scope_version"}
+)
+
+
+def _to_pandas(column: pa.ChunkedArray, dtype: str, name: str = "") -> object:
+    if dtype == "str" and name in CATEGORICAL_COLUMNS:
+        encoded = column.dictionary_encode().combine_chunks()
+        categories = pd.Index(encoded.dictionary.to_pylist(), dtype="string")
+        codes = encoded.indices.fill_null(-1).to_numpy()
+        return pd.Categorical.from_codes(codes, categories=categories)
     if dtype == "str":
         return pd.arrays.ArrowStringArray(column)
     if dtype == "Int32":
