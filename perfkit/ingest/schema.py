@@ -71,6 +71,14 @@ SPAN_COLUMNS: Final[dict[str, str]] = {
     "links": "str",
 }
 
+#: Text columns with few distinct values in a run, kept as pandas categoricals
+#: (categories in order of first appearance): one copy of each value rather
+#: than one per span. A run's resource attributes, for example, repeat the
+#: same few JSON objects on every span.
+CATEGORICAL_COLUMNS: Final = frozenset(
+    {"resource_attributes", "service_name", "scope_name", "scope_version"}
+)
+
 COLUMN_NAMES: Final = tuple(SPAN_COLUMNS)
 COLUMN_INDEX: Final = {name: i for i, name in enumerate(COLUMN_NAMES)}
 N_COLUMNS: Final = len(COLUMN_NAMES)
@@ -93,9 +101,18 @@ def rows_to_frame(rows: list[SpanRow]) -> pd.DataFrame:
     data: dict[str, object] = {}
     for name, values in zip(COLUMN_NAMES, columns, strict=True):
         data[name] = _column(values, SPAN_COLUMNS[name])
+        if name in CATEGORICAL_COLUMNS:
+            data[name] = categorical(data[name])
     frame = pd.DataFrame(data)
     frame["duration_ns"] = frame["end_ns"] - frame["start_ns"]
     return frame
+
+
+def categorical(values: Any) -> pd.Categorical:
+    """Text values as a categorical whose categories are in order of appearance."""
+    codes, uniques = pd.factorize(pd.array(values, dtype="string"))
+    categories = pd.Index(uniques, dtype="string")
+    return pd.Categorical.from_codes(codes, categories=categories)
 
 
 def _column(values: tuple[Any, ...], dtype: str) -> object:

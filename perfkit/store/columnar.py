@@ -20,7 +20,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from perfkit.ingest.schema import COLUMN_NAMES, SPAN_COLUMNS, SpanRow, empty_frame
+from perfkit.ingest.schema import (
+    CATEGORICAL_COLUMNS,
+    COLUMN_NAMES,
+    SPAN_COLUMNS,
+    SpanRow,
+    categorical,
+    empty_frame,
+)
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "str": pa.large_string(),
@@ -168,20 +175,9 @@ def drop_repeated(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[~repeated].reset_index(drop=True)
 
 
-#: Text columns with few distinct values across a run, kept dictionary-encoded
-#: (pandas ``category``): one copy of each value, not one per span. A run's
-#: resource attributes, for example, repeat the same few JSON objects.
-CATEGORICAL_COLUMNS = frozenset(
-    {"resource_attributes", "service_name", "scope_name", "scope_version"}
-)
-
-
 def _to_pandas(column: pa.ChunkedArray, dtype: str, name: str = "") -> object:
     if dtype == "str" and name in CATEGORICAL_COLUMNS:
-        encoded = column.dictionary_encode().combine_chunks()
-        categories = pd.Index(encoded.dictionary.to_pylist(), dtype="string")
-        codes = encoded.indices.fill_null(-1).to_numpy()
-        return pd.Categorical.from_codes(codes, categories=categories)
+        return categorical(pd.arrays.ArrowStringArray(column))
     if dtype == "str":
         return pd.arrays.ArrowStringArray(column)
     if dtype == "Int32":
