@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import logging
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,6 +221,25 @@ def _threshold(
         raise ConfigError(f"{path}: {name!r} must be a number, not {value!r}")
     if wanted is int and not isinstance(value, int):
         raise ConfigError(f"{path}: {name!r} must be a whole number, not {value!r}")
+    if math.isnan(value):
+        raise ConfigError(f"{path}: {name!r} must be a number, not nan")
     if value < 0 or (wanted is int and value == 0 and key != "min_requests_for_p95"):
         raise ConfigError(f"{path}: {name!r} must be positive, not {value!r}")
+    if key in _SHARES and value > 1:
+        raise ConfigError(
+            f"{path}: {name!r} is a share of the endpoint, from 0 to 1, not {value!r}"
+        )
+    if key in _REPEAT_COUNTS and value < 2:
+        raise ConfigError(
+            f"{path}: {name!r} must be at least 2 (one call is no repeat), "
+            f"not {value!r}"
+        )
     return wanted(value)
+
+
+#: Settings that are fractions of 0..1.
+_SHARES = frozenset({"external_share", "external_min_request_share"})
+#: Settings that count repeats of one call.
+_REPEAT_COUNTS = frozenset(
+    {"n_plus_one_min_count", "n_plus_one_http_min_count", "redundant_min_count"}
+)

@@ -109,6 +109,13 @@ def test_unknown_key_in_an_endpoint_override(tmp_path: Path) -> None:
         ("external_share = true", "must be a number"),
         ('suppress = "abc"', "must be a list of finding ids"),
         ('endpoints = ["GET /x"]', "must be a table"),
+        # NaN passes every comparison as false: it silently turned detectors off.
+        ("slow_query_p95_ms = nan", "must be a number, not nan"),
+        ("external_share = 5.0", "is a share of the endpoint, from 0 to 1"),
+        ("external_min_request_share = 25", "from 0 to 1, not 25"),
+        # One call "repeated" once made every query an N+1.
+        ("n_plus_one_min_count = 1", "must be at least 2"),
+        ('[endpoints."GET /x"]\nredundant_min_count = 1', "must be at least 2"),
     ],
 )
 def test_bad_values_are_refused(tmp_path: Path, line: str, complaint: str) -> None:

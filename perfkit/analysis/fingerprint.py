@@ -27,6 +27,7 @@ import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal, overload
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
@@ -38,6 +39,10 @@ from sqlglot.errors import SqlglotError
 from perfkit.analysis.grouped import group_codes
 
 logger = logging.getLogger(__name__)
+
+# sqlglot warns about statements it parses only in part, quoting them whole:
+# a statement from a trace, values and all, must reach no terminal or log.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 #: db.system values (old and new names) -> sqlglot dialect.
 DIALECTS = {
@@ -57,25 +62,85 @@ DIALECTS = {
 }
 
 
+#: The dialect given to statements of databases that do not speak SQL: their
+#: text is never parsed as SQL, and everything after the command is a value.
+NON_SQL = "nosql"
+
+#: db.system values of databases whose statements are not SQL.
+NON_SQL_SYSTEMS = frozenset(
+    {
+        "redis",
+        "memcached",
+        "mongodb",
+        "elasticsearch",
+        "opensearch",
+        "couchbase",
+        "couchdb",
+        "dynamodb",
+        "aws.dynamodb",
+        "cosmosdb",
+        "azure.cosmosdb",
+        "hbase",
+        "geode",
+        "aerospike",
+        "etcd",
+        "zookeeper",
+    }
+)
+
+
 def sqlglot_dialect(db_system: str | None) -> str | None:
-    """The sqlglot dialect for an OpenTelemetry ``db.system`` value, if known."""
-    return DIALECTS.get((db_system or "").lower())
+    """The sqlglot dialect for an OpenTelemetry ``db.system`` value, if known.
+
+    A database that does not speak SQL (Redis, MongoDB...) gets
+    :data:`NON_SQL`, which is no sqlglot dialect: its statements are
+    normalised without parsing.
+    """
+    system = (db_system or "").lower()
+    return NON_SQL if system in NON_SQL_SYSTEMS else DIALECTS.get(system)
 
 
 # -- SQL: the tokenizing scan ----------------------------------------------------
 
-_SQL_TOKEN = re.compile(
-    r"""
-      (?P<string>[NEXBnexb]?'(?:[^']|'')*')
-    | (?P<ident>"(?:[^"]|"")*"|`[^`]*`)
-    | (?P<comment>/\*.*?\*/|--[^\n]*)
-    | (?P<placeholder>\?|%s|%\([^)]*\)s|(?<!:):[A-Za-z_]\w*|:\d+|\$\d+|@p\d+)
-    | (?P<word>[A-Za-z_][\w$]*)
-    | (?P<number>0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
-    | (?P<space>\s+)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
+
+def _sql_token(*, backslash: bool, double_quoted_strings: bool) -> re.Pattern[str]:
+    """The scan's token pattern under one set of quoting rules.
+
+    Standard SQL doubles a quote inside a string; MySQL (and PostgreSQL's
+    ``E'...'``) also escape it with a backslash. MySQL reads ``"..."`` as a
+    string too. PostgreSQL's dollar-quoted strings (``$$...$$``,
+    ``$tag$...$tag$``) are strings under either rule.
+    """
+    body = r"(?:[^'\\]|\\.|'')*" if backslash else r"(?:[^']|'')*"
+    strings = [
+        rf"(?:[NEXBnexb]|[Uu]&)?'{body}'",
+        r"\$(?P<tag>[A-Za-z_]\w*|)\$.*?\$(?P=tag)\$",
+    ]
+    identifiers = [r"`[^`]*`"]
+    double = r'"(?:[^"\\]|\\.|"")*"' if backslash else r'"(?:[^"]|"")*"'
+    (strings if double_quoted_strings else identifiers).append(double)
+    return re.compile(
+        rf"""
+          (?P<string>{"|".join(strings)})
+        | (?P<ident>{"|".join(identifiers)})
+        | (?P<comment>/\*.*?\*/|--[^\n]*)
+        | (?P<placeholder>\?|%s|%\([^)]*\)s|(?<!:):[A-Za-z_]\w*|:\d+|\$\d+|@p\d+)
+        | (?P<word>[A-Za-z_][\w$]*)
+        | (?P<number>0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
+        | (?P<space>\s+)
+        """,
+        re.VERBOSE | re.DOTALL,
+    )
+
+
+#: Token patterns by (backslash escapes, double-quoted strings).
+_SQL_TOKENS = {
+    (backslash, double): _sql_token(backslash=backslash, double_quoted_strings=double)
+    for backslash in (False, True)
+    for double in (False, True)
+}
+_SQL_TOKEN = _SQL_TOKENS[False, False]
+_OPEN_QUOTE = re.compile("['\"]")
 _IN_LIST = re.compile(r"\bIN\s*\(\s*\?(?:\s*,\s*\?)*\s*\)", re.IGNORECASE)
 _VALUES_ROWS = re.compile(
     r"\bVALUES\s*(\([?,\s]*\))(?:\s*,\s*\([?,\s]*\))+", re.IGNORECASE
@@ -94,30 +159,78 @@ class SqlScan:
         params: The statement without comments but with its literals kept:
             equal for two executions only when their inline values are equal.
         has_literals: Whether the statement carried inline values at all.
+        has_placeholders: Whether it has placeholders too, whose values its
+            text does not show.
     """
 
     key: str
     params: str
     has_literals: bool
+    has_placeholders: bool = False
+
+    @property
+    def values_known(self) -> bool:
+        """Whether ``params`` holds every value of the execution."""
+        return self.has_literals and not self.has_placeholders
 
 
-def scan_sql(statement: str) -> SqlScan:
-    """Strip comments, literals and placeholders from a statement, cheaply."""
+def scan_sql(statement: str, dialect: str | None = None) -> SqlScan:
+    """Strip comments, literals and placeholders from a statement, cheaply.
+
+    Quoting follows ``dialect`` (a sqlglot name): MySQL escapes quotes with
+    a backslash and quotes strings with ``"`` too. Where those rules leave a
+    quote open, the other rule is tried; where both do, everything from the
+    open quote on is dropped, so a value never reaches the key.
+    """
+    mysql = dialect == "mysql"
+    preferred = _SQL_TOKENS[mysql, mysql]
+    return (
+        _scan(statement, preferred)
+        or _scan(statement, _SQL_TOKENS[not mysql, mysql])
+        or _scan(statement, preferred, cut=True)
+    )
+
+
+@overload
+def _scan(statement: str, token: re.Pattern[str]) -> SqlScan | None: ...
+@overload
+def _scan(statement: str, token: re.Pattern[str], *, cut: Literal[True]) -> SqlScan: ...
+def _scan(
+    statement: str, token: re.Pattern[str], *, cut: bool = False
+) -> SqlScan | None:
+    """One scan under one set of quoting rules.
+
+    Returns None when a quote is left open; with ``cut``, the scan of the
+    text before the open quote, followed by one ``?`` for the rest.
+    """
     key: list[str] = []
     params: list[str] = []
-    literals = 0
+    literals = placeholders = 0
     position = 0
-    for match in _SQL_TOKEN.finditer(statement):
+    for match in [*token.finditer(statement), None]:
         # Operators and punctuation lie between the tokens; keep them.
-        gap = statement[position : match.start()]
+        end = len(statement) if match is None else match.start()
+        gap = statement[position:end]
+        open_quote = _OPEN_QUOTE.search(gap)
+        if open_quote:
+            if not cut:
+                return None
+            # The rest, from the open quote on, is one value.
+            key += [gap[: open_quote.start()], "?"]
+            params.append(statement[position:])
+            literals += 1
+            break
         key.append(gap)
         params.append(gap)
+        if match is None:
+            break
         position = match.end()
         kind, text = match.lastgroup, match.group()
         if kind in ("comment", "space"):
             key.append(" ")
             params.append(" ")
         elif kind == "placeholder":
+            placeholders += 1
             key.append("?")
             params.append("?")
         elif kind in ("string", "number") or (
@@ -129,12 +242,11 @@ def scan_sql(statement: str) -> SqlScan:
         else:
             key.append(text)
             params.append(text)
-    key.append(statement[position:])
-    params.append(statement[position:])
     return SqlScan(
         key=_collapse("".join(key)),
         params=" ".join("".join(params).split()),
         has_literals=literals > 0,
+        has_placeholders=placeholders > 0,
     )
 
 
@@ -169,25 +281,88 @@ class StatementInfo:
     parsed: bool
 
 
+#: Statement keys longer than this are not parsed (sqlglot takes seconds on a
+#: megabyte) and are shown cut to this length.
+MAX_PARSED_CHARS = 20_000
+
+#: What a statement tree's root must be to count as SQL. Anything else (a
+#: bare ``AUTH pw`` read as an alias, a JSON document read as a struct) is a
+#: command of another language whose arguments are values.
+_STATEMENTS: tuple[type[exp.Expression], ...] = tuple(
+    getattr(exp, name)
+    for name in (
+        "Query", "DML", "DDL", "Command", "Drop", "Alter", "TruncateTable",
+        "Transaction", "Commit", "Rollback", "Pragma", "Show", "Set", "Use",
+        "Describe", "Copy", "Grant", "Revoke", "Analyze", "Merge", "Values",
+        "Kill", "Execute", "Declare", "Cache", "Uncache", "Refresh", "LoadData",
+        "Attach", "Detach", "Install", "Export", "Comment", "Summarize",
+    )
+    if hasattr(exp, name)
+)  # fmt: skip
+
+#: A JSON string, and the colon after it when it is an object's key.
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"(\s*:)?')
+
+
 @lru_cache(maxsize=16384)
 def statement_info(key: str, dialect: str | None = None) -> StatementInfo:
-    """Parse one scanned statement key with sqlglot and normalise it (cached)."""
+    """Parse one scanned statement key with sqlglot and normalise it (cached).
+
+    A statement of a database that does not speak SQL (``dialect`` is
+    :data:`NON_SQL`), or one that is a JSON document, is not parsed: a JSON
+    document keeps its keys, anything else its first word, and every value
+    becomes ``?``.
+    """
+    stripped = key.lstrip()
+    if dialect == NON_SQL or stripped.startswith(("{", "[")):
+        return _non_sql_info(stripped)
+    if len(key) > MAX_PARSED_CHARS:
+        return _unparsed(key)
     try:
         tree = sqlglot.parse_one(key, dialect=dialect)
+        if tree is not None and not isinstance(tree, _STATEMENTS):
+            return _command_info(stripped)
+        # Written back in sqlglot's own dialect, so that a placeholder reads
+        # ``?`` whatever the database, and equal statements read the same.
+        tree = tree.transform(_strip_values) if tree is not None else None
+        normalised = tree.sql(comments=False) if tree is not None else ""
     except (SqlglotError, RecursionError, ValueError) as error:
         logger.debug("cannot parse statement %.80r: %s", key, error)
         tree = None
     if tree is None:
-        words = key.split(None, 1)
-        operation = words[0].upper() if words else ""
-        return StatementInfo(key, _hash(key), operation, (), parsed=False)
-
-    # Written back in sqlglot's own dialect, so that a placeholder reads ``?``
-    # whatever the database, and equal statements read the same.
-    tree = tree.transform(_strip_values)
-    normalised = tree.sql(comments=False)
+        return _unparsed(key)
     tables = tuple(dict.fromkeys(t.name for t in tree.find_all(exp.Table) if t.name))
     return StatementInfo(normalised, _hash(normalised), _operation(tree), tables, True)
+
+
+def _unparsed(key: str) -> StatementInfo:
+    """The scanned key itself: its literals are already ``?``."""
+    words = key.split(None, 1)
+    operation = words[0].upper() if words else ""
+    shown = key if len(key) <= MAX_PARSED_CHARS else f"{key[:MAX_PARSED_CHARS]} …"
+    return StatementInfo(shown, _hash(key), operation, (), parsed=False)
+
+
+def _non_sql_info(key: str) -> StatementInfo:
+    if key.startswith(("{", "[")):
+        # The scan turned numbers and booleans into ?; strings are values
+        # unless they are keys.
+        values = _JSON_STRING.sub(lambda m: m.group(0) if m.group(1) else "?", key)
+        normalised = " ".join(values.split())
+        first = re.match(r'\s*\{\s*"((?:[^"\\]|\\.)*)"\s*:', normalised)
+        operation = first.group(1).upper() if first else "JSON"
+        if len(normalised) > MAX_PARSED_CHARS:
+            normalised = f"{normalised[:MAX_PARSED_CHARS]} …"
+        return StatementInfo(normalised, _hash(normalised), operation, (), False)
+    return _command_info(key)
+
+
+def _command_info(key: str) -> StatementInfo:
+    """A command and ``?`` for its arguments: ``GET ?`` for ``GET user:42``."""
+    words = key.split(None, 1)
+    operation = words[0].upper()[:40] if words else ""
+    normalised = f"{operation} ?" if len(words) > 1 else operation
+    return StatementInfo(normalised, _hash(normalised), operation, (), False)
 
 
 def normalise_sql(statement: str, dialect: str | None = None) -> str:
@@ -197,12 +372,12 @@ def normalise_sql(statement: str, dialect: str | None = None) -> str:
         >>> normalise_sql("SELECT * FROM t WHERE id IN (1, 2, 3) /* app='x' */")
         'SELECT * FROM t WHERE id IN (?)'
     """
-    return statement_info(scan_sql(statement).key, dialect).normalised
+    return statement_info(scan_sql(statement, dialect).key, dialect).normalised
 
 
 def sql_fingerprint(statement: str, dialect: str | None = None) -> str:
     """The fingerprint of a raw statement: equal for repeats with other values."""
-    return statement_info(scan_sql(statement).key, dialect).fingerprint
+    return statement_info(scan_sql(statement, dialect).key, dialect).fingerprint
 
 
 def _hash(text: str) -> str:
@@ -214,7 +389,20 @@ def _is_value(node: exp.Expression) -> bool:
         return _is_value(node.this)
     if isinstance(node, exp.Tuple):
         return all(_is_value(e) for e in node.expressions)
-    return isinstance(node, (exp.Literal, exp.Boolean, exp.Placeholder, exp.Parameter))
+    return isinstance(node, _VALUES)
+
+
+#: Literal values of every kind sqlglot reads: strings in each quoting
+#: (``$$...$$``, ``N'...'``, ``X'...'``, ``U&'...'``...), numbers, booleans,
+#: placeholders.
+_VALUES: tuple[type[exp.Expression], ...] = tuple(
+    getattr(exp, name)
+    for name in (
+        "Literal", "Boolean", "Placeholder", "Parameter", "RawString", "National",
+        "HexString", "ByteString", "BitString", "UnicodeString",
+    )
+    if hasattr(exp, name)
+)  # fmt: skip
 
 
 def _strip_values(node: exp.Expression) -> exp.Expression:
@@ -292,8 +480,8 @@ class Fingerprints:
         fingerprint: Per row, the statement's fingerprint (categorical; NaN
             where there is no statement).
         params: Per row, a 64-bit hash of the statement's inline values when
-            it has any (``SqlScan.params``), else NA: equal hashes, equal
-            values.
+            they are all of its values (``SqlScan.params``; no placeholder
+            beside them), else NA: equal hashes, equal values.
         statements: One row per fingerprint, indexed by it: ``normalised``,
             ``operation`` and ``tables`` (comma-separated).
     """
@@ -326,11 +514,14 @@ def fingerprint_statements(
         if pd.isna(text):
             prints.append(None)
             continue
-        scan = scan_sql(str(text))
-        info = statement_info(scan.key, None if pd.isna(name) else str(name))
+        dialect_name = None if pd.isna(name) else str(name)
+        scan = scan_sql(str(text), dialect_name)
+        info = statement_info(scan.key, dialect_name)
         infos.setdefault(info.fingerprint, info)
         prints.append(info.fingerprint)
-        literal[i] = scan.has_literals
+        # With placeholders beside the literals (Django's ``id = %s LIMIT
+        # 21``), the text does not show every value.
+        literal[i] = scan.values_known
         hashes[i] = int(_hash(scan.params), 16) >> 1  # fits an int64
 
     found, categories = pd.factorize(pd.Series(prints, dtype="object"))
@@ -393,6 +584,23 @@ def url_template(url: str) -> str:
     path = "/".join(_segment_template(s) for s in parts.path.split("/"))
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, host, path, "", ""))
+
+
+_PATH_ENDPOINT = re.compile(r"([A-Z]+ )?([a-z][a-z0-9+.-]*://\S+|/\S*)")
+
+
+def endpoint_template(name: str) -> str:
+    """An endpoint named by a raw path, as a template; other names unchanged.
+
+    Example:
+        >>> endpoint_template("GET /users/42/orders?token=abc")
+        'GET /users/{id}/orders'
+    """
+    match = _PATH_ENDPOINT.fullmatch(name)
+    if match is None:
+        return name
+    method, target = match.groups()
+    return f"{method or ''}{url_template(target)}"
 
 
 #: Vectorised versions of the segment rules, applied to the path in order.

@@ -9,7 +9,10 @@ position for the few findings that quote them, which keeps a million spans
 within memory.
 
 * A *request* is a SERVER span. Its endpoint is the span's ``endpoint``
-  column (``"GET /books/{id}"``), or its name when that is missing.
+  column (``"GET /books/{id}"``), or its name when that is missing. Without
+  an ``http.route`` the endpoint is the span's name, and a path in it is
+  templated like an outgoing URL (``"GET /books/42?x=1"`` becomes
+  ``"GET /books/{id}"``).
 * A *database call* is a CLIENT span with ``db.system`` or a statement. Calls
   without a statement (SQLAlchemy's ``connect``) count as database time but
   not as queries. When two instrumentations record the same query (SQLAlchemy
@@ -30,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from perfkit.analysis.fingerprint import (
+    endpoint_template,
     fingerprint_statements,
     sqlglot_dialect,
     template_urls,
@@ -90,11 +94,18 @@ def _requests(spans: pd.DataFrame) -> pd.DataFrame:
     status = pd.array(http, dtype="Float64").fillna(0).to_numpy(dtype=float)
     client_error = (status >= 400) & (status < 500)
     span_error = spans["status_code"].to_numpy()[rows] == STATUS_ERROR
-    endpoint = spans["endpoint"].iloc[rows].fillna(spans["name"].iloc[rows])
+    endpoint = spans["endpoint"].iloc[rows].fillna(spans["name"].iloc[rows]).fillna("")
+    # Without a route, the endpoint is the span's name, which may hold the
+    # raw path: its ids are templated and its query string dropped, as for
+    # outgoing URLs, so /users/1 and /users/2 are one endpoint.
+    routed = spans["http_route"].iloc[rows].notna().to_numpy(dtype=bool)
+    codes, names = pd.factorize(endpoint)
+    templated = np.array([endpoint_template(str(n)) for n in names], dtype=object)
+    named = np.where(routed, endpoint.to_numpy(dtype=object), templated[codes])
     return pd.DataFrame(
         {
             "service": pd.Categorical(spans["service_name"].iloc[rows].fillna("")),
-            "endpoint": pd.Categorical(endpoint.fillna("")),
+            "endpoint": pd.Categorical(named),
             "start_ns": start,
             "end_ns": end,
             "duration_ms": (end - start) / _NS_PER_MS,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import logging
 import time
 from collections.abc import Sequence
@@ -81,7 +82,12 @@ def analyze(
         found.extend(detect(context, found))
     kept = [f for f in found if f.id not in config.suppress]
     if len(kept) < len(found):
-        logger.info("%d findings suppressed by the config", len(found) - len(kept))
+        hidden = len(found) - len(kept)
+        logger.info("%d findings suppressed by the config", hidden)
+        where = f" in {config.source}" if config.source else ""
+        context.warnings.append(
+            f"{hidden} finding(s) left out: their ids are in 'suppress'{where}"
+        )
     kept.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], -f.saved_ms_total, f.id))
 
     ranked = stats[stats["rank"].notna()].sort_values("rank")
@@ -121,6 +127,15 @@ def _data_warnings(frames: Frames, stats: pd.DataFrame, config: Config) -> list[
             f"{orphans} database or HTTP call(s) have no SERVER span above them in "
             "their service: they are left out of endpoint statistics and findings"
         )
+    known = set(stats["endpoint"].astype(str))
+    for name in config.endpoints:
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            warnings.append(
+                f"the config's overrides for endpoint {name!r} match no endpoint "
+                f"in these traces{hint}"
+            )
     thin = int((~stats["enough_data"].astype(bool)).sum())
     if thin:
         warnings.append(

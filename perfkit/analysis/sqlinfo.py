@@ -81,6 +81,7 @@ _FORBIDDEN_PREFIXES = (
 )  # fmt: skip
 
 _UNPARSED = "it does not parse as"
+_TOO_DEEP = "it is nested too deeply"
 _ALL_DIALECTS = ("postgres", "mysql", "sqlite")
 
 #: A numeric literal stands in for placeholder N while the statement is parsed.
@@ -335,6 +336,12 @@ def _parse_as(statement: str, dialect: str) -> _Parsed:
         except SqlglotError as error:
             reason = str(error).splitlines()[0][:120]
             return _Parsed(None, lexed, f"{_UNPARSED} {dialect} SQL: {reason}")
+        except RecursionError:
+            return _Parsed(None, lexed, f"{_UNPARSED} {dialect} SQL: {_TOO_DEEP}")
+    except RecursionError:
+        # sqlglot parses recursively: a few thousand nested parentheses in a
+        # trace's statement exhaust Python's stack.
+        return _Parsed(None, lexed, f"{_UNPARSED} {dialect} SQL: {_TOO_DEEP}")
     if len(trees) != 1:
         return _Parsed(None, lexed, "more than one statement")
     return _Parsed(trees[0], lexed, None)

@@ -171,7 +171,12 @@ def top_endpoints(
         min_requests: The ``min_requests_for_p95`` the stats were made with,
             quoted in the note; by default, the one :func:`endpoint_stats`
             recorded.
+
+    Raises:
+        ValueError: ``n`` is negative.
     """
+    if n < 0:
+        raise ValueError(f"n must be 0 or more, not {n}")
     if min_requests is None:
         min_requests = int(stats.attrs.get("min_requests_for_p95", 20))
     ranked = stats[stats["rank"].notna() & (stats["rank"] <= n)].sort_values("rank")

@@ -25,6 +25,7 @@ from perfkit.ingest.schema import KIND_SERVER
 from perfkit.reports import (
     RENDERERS,
     TextRenderer,
+    check_targets,
     mask_urls_in,
     renderer_for,
     report_targets,
@@ -120,13 +121,16 @@ def analyze(
     db_given = ctx.get_parameter_source("db_url") is not ParameterSource.DEFAULT
     with handle_errors():
         # Check the format and output before the slow part, not after it.
-        if output is not None:
-            report_targets(output, report_format)
+        targets = report_targets(output, report_format) if output else []
+        given = [path for path in paths if Path(path).is_file()]
+        check_targets(targets, given)
         app_db_url = _app_db_url(app_db)
         config = load_config(config_file)
         if top is not None:
             config = dataclasses.replace(config, top=top)
         run = _open_run(paths, db_url if db_given else None, run_label, skip_invalid)
+        # A folder's files are known once read.
+        check_targets(targets, run.sources)
         _require_requests(run, paths)
         result = analyze_run(
             run.spans,

@@ -14,6 +14,7 @@ from perfkit.reports._markdown import MarkdownRenderer
 from perfkit.reports._output import (
     DIRECTORY_FORMATS,
     RENDERERS,
+    check_targets,
     renderer_for,
     report_targets,
     write_report,
@@ -28,6 +29,7 @@ __all__ = [
     "MarkdownRenderer",
     "Renderer",
     "TextRenderer",
+    "check_targets",
     "mask_url",
     "mask_urls_in",
     "renderer_for",

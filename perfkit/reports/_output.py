@@ -92,15 +92,54 @@ def write_report(
     Missing parent directories are created.
 
     Raises:
-        ConfigError: as :func:`renderer_for`.
+        ConfigError: as :func:`renderer_for`, or a report cannot be written
+            there (a directory in the way, no permission, a full disk).
     """
     written = []
     for renderer, target in report_targets(output, format):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(renderer.render(analysis), encoding="utf-8")
+        text = renderer.render(analysis)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise _unwritable(target, error) from None
         logger.info("wrote the %s report to %s", renderer.name, target)
         written.append(target)
     return written
+
+
+def check_targets(
+    targets: Sequence[tuple[Renderer, Path]], inputs: Sequence[str | Path] = ()
+) -> None:
+    """Fail early, before the analysis, where a report could not be written.
+
+    Raises:
+        ConfigError: A target is a directory, would overwrite one of
+            ``inputs``, or lies under a file or a folder perfkit may not
+            write in.
+    """
+    read = {Path(path).resolve() for path in inputs}
+    for _, target in targets:
+        if target.resolve() in read:
+            raise ConfigError(
+                f"--output {os.fspath(target)!r} is one of the trace files being "
+                "analysed; writing the report there would destroy it. Choose "
+                "another name."
+            )
+        if target.is_dir():
+            raise _unwritable(target, IsADirectoryError(21, "it is a directory"))
+        folder = target.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise _unwritable(target, NotADirectoryError(20, f"{folder} is a file"))
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise _unwritable(target, PermissionError(13, f"{folder} is read-only"))
+
+
+def _unwritable(target: Path, error: OSError) -> ConfigError:
+    reason = error.strerror or str(error)
+    return ConfigError(f"cannot write the report to {os.fspath(target)}: {reason}")
 
 
 def _is_directory(output: str | os.PathLike[str]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -69,12 +70,12 @@ def _header(view: ReportView) -> Text:
     text = Text()
     text.append(f"perfkit {view.perfkit_version}", style="bold")
     text.append(" · run ")
-    text.append(view.run, style="bold")
+    text.append(printable(view.run), style="bold")
     text.append(f" · {fmt.counted(view.spans, 'span')} · ")
     text.append(fmt.counted(len(view.endpoints), "endpoint"))
     if view.several_services:
         text.append(f" in {fmt.counted(len(view.services), 'service')}")
-    inputs = ", ".join(view.inputs_shown)
+    inputs = ", ".join(printable(item) for item in view.inputs_shown)
     if view.inputs_hidden:
         inputs += f" and {fmt.counted(view.inputs_hidden, 'more file')}"
     text.append(f"\nfrom {inputs}", style="dim")
@@ -83,7 +84,7 @@ def _header(view: ReportView) -> Text:
 
 
 def _endpoints(view: ReportView) -> RenderableType:
-    if not view.top:
+    if not view.top and not view.thin:
         return Text(
             "No endpoint has enough requests to rank; see the warnings below.",
             style="yellow",
@@ -97,24 +98,49 @@ def _endpoints(view: ReportView) -> RenderableType:
         table.add_column(header, justify="right", no_wrap=True)
     for row in view.top:
         table.add_row(*_endpoint_cells(row, view.several_services))
+    if view.thin:
+        table.add_section()
+    for row in view.thin:
+        table.add_row(*_endpoint_cells(row, view.several_services))
     return table
+
+
+#: Characters that would act on a terminal rather than show: C0 and C1
+#: controls (escape sequences, carriage returns) and bidirectional overrides.
+_UNPRINTABLE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def printable(value: object) -> str:
+    """Text from a span shown as written, its control characters escaped
+    (``\\x1b``, ``\\n``), so it cannot move the cursor or recolour a line."""
+    return _UNPRINTABLE.sub(_escaped, str(value))
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    return repr(char)[1:-1] if char.isascii() else f"\\u{ord(char):04x}"
 
 
 def _endpoint_cells(row: EndpointRow, several_services: bool) -> list[Text]:
     # The cause sits under the endpoint, so the table fits 80 columns.
-    endpoint = Text(row.endpoint)
-    if row.cause is None:
+    endpoint = Text(printable(row.endpoint))
+    if not row.enough_data:
+        requests = fmt.counted(row.requests or 0, "request")
+        endpoint.append(f"\n  not enough data to rank ({requests})", style="yellow")
+    if row.cause is None and row.enough_data:
         endpoint.append("\n  no finding", style="dim")
         if row.time_mostly_in:
             endpoint.append(f"; time mostly in {row.time_mostly_in}", style="dim")
-    else:
+    elif row.cause is not None:
         endpoint.append(
             "\n  " + row.cause.kind_label, SEVERITY_STYLES[row.cause.severity]
         )
         endpoint.append(f" (finding {row.cause.number})", style="dim")
-    cells = [Text(str(row.rank or "")), endpoint]
+    cells = [Text(str(row.rank or "–")), endpoint]
     if several_services:
-        cells.append(Text(row.service))
+        cells.append(Text(printable(row.service)))
     return [
         *cells,
         Text(fmt.count(row.requests)),
@@ -140,13 +166,13 @@ def _findings(view: ReportView) -> RenderableType:
 def _finding_cells(finding: FindingView, several_services: bool) -> list[Text]:
     saving = Text(f"{fmt.ms(finding.saved_ms_per_request)}/req")
     saving.append(f"\n{fmt.total_time(finding.saved_ms_total)} total", style="dim")
-    where = f"{finding.kind_label} on {finding.endpoint}"
+    where = f"{finding.kind_label} on {printable(finding.endpoint)}"
     if several_services:
-        where += f" ({finding.service})"
-    story = Text(finding.title, style="bold")
+        where += f" ({printable(finding.service)})"
+    story = Text(printable(finding.title), style="bold")
     if several_services or finding.endpoint not in finding.title:
         story.append(f"\n{where}", style="dim")
-    story.append("\nFix: ", style="green").append(finding.fix_summary)
+    story.append("\nFix: ", style="green").append(printable(finding.fix_summary))
     severity = Text(finding.severity, style=SEVERITY_STYLES[finding.severity])
     return [Text(str(finding.number)), severity, saving, story]
 
@@ -162,5 +188,5 @@ def _table(title: str) -> Table:
 
 def _warnings(view: ReportView) -> RenderableType:
     lines = [Text("Warnings", style="bold yellow")]
-    lines += [Text(f"• {warning}") for warning in view.warnings]
+    lines += [Text(f"• {printable(warning)}") for warning in view.warnings]
     return Group(*lines)

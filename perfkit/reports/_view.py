@@ -9,7 +9,7 @@ split into facts and code blocks. It computes no statistics.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from perfkit.reports import _evidence
@@ -29,6 +29,9 @@ _TIME_PARTS = {
 
 #: How many inputs a report header names before saying "and N more".
 _INPUTS_SHOWN = 3
+
+#: How many endpoints too thin to rank are shown at least, after the top.
+_THIN_SHOWN = 5
 
 _SQL_START = re.compile(
     r"\s*(--|(SELECT|CREATE|ALTER|DROP|WITH|UPDATE|INSERT|DELETE)\s)", re.IGNORECASE
@@ -100,6 +103,9 @@ class ReportView:
     endpoints: list[EndpointRow]
     findings: list[FindingView]
     warnings: list[str]
+    #: Endpoints too thin to rank whose p95 would have placed them among
+    #: ``top``: shown after it, never in it.
+    thin: list[EndpointRow] = field(default_factory=list)
 
     @property
     def inputs_shown(self) -> list[str]:
@@ -145,6 +151,7 @@ def build_view(analysis: Analysis) -> ReportView:
     ]
     causes = _main_findings(findings)
     endpoints = [_endpoint(record, causes) for record in doc["endpoints"]]
+    top = _top(endpoints, doc["top_endpoints"])
     return ReportView(
         schema_version=doc["schema_version"],
         perfkit_version=doc["perfkit_version"],
@@ -153,11 +160,27 @@ def build_view(analysis: Analysis) -> ReportView:
         inputs=doc["inputs"],
         spans=doc["spans"],
         services=sorted({row.service for row in endpoints}),
-        top=_top(endpoints, doc["top_endpoints"]),
+        top=top,
         endpoints=endpoints,
         findings=findings,
         warnings=[str(item) for item in doc["warnings"]],
+        thin=_thin(endpoints, top),
     )
+
+
+def _thin(endpoints: list[EndpointRow], top: list[EndpointRow]) -> list[EndpointRow]:
+    """Endpoints without enough data whose p95 beats the top's slowest-but-one:
+    what :func:`perfkit.analysis.top_endpoints` lists after the ranked rows."""
+    ranked = sum(row.rank is not None for row in endpoints)
+    shown = [row.p95_ms for row in top if row.p95_ms is not None]
+    floor = min(shown) if shown and len(top) < ranked else float("-inf")
+    thin = [
+        row
+        for row in endpoints
+        if not row.enough_data and row.p95_ms is not None and row.p95_ms > floor
+    ]
+    thin.sort(key=lambda row: -(row.p95_ms or 0.0))
+    return thin[: max(len(top), _THIN_SHOWN)]
 
 
 def _top(endpoints: list[EndpointRow], names: list[str]) -> list[EndpointRow]:

@@ -1,16 +1,23 @@
 from __future__ import annotations
 
+import logging
+import time
+
 import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from perfkit.analysis.fingerprint import (
+    MAX_PARSED_CHARS,
+    NON_SQL,
     batch_rewrite,
+    endpoint_template,
     fingerprint_statements,
     normalise_sql,
     scan_sql,
     sql_fingerprint,
+    sqlglot_dialect,
     statement_info,
     template_urls,
     url_template,
@@ -209,6 +216,17 @@ def test_parameterised_statements_have_no_parameter_hash() -> None:
     assert out.fingerprint.nunique() == 1
 
 
+def test_a_literal_beside_a_placeholder_does_not_make_the_values_known() -> None:
+    # Django writes LIMIT 21 inline and the id as %s: the text shows 21 only.
+    django = 'SELECT "a"."id" FROM "a" WHERE "a"."id" = %s LIMIT 21'
+    out = fingerprint_statements(pd.Series([django] * 2, dtype="string"))
+    assert out.params.isna().all()
+    scan = scan_sql(django)
+    assert (scan.has_literals, scan.has_placeholders) == (True, True)
+    assert not scan.values_known
+    assert scan_sql("SELECT * FROM t WHERE id = 3").values_known
+
+
 @pytest.mark.parametrize(
     ("url", "template"),
     [
@@ -275,3 +293,129 @@ def test_template_urls_matches_url_template_on_each_value(
     got = template_urls(column)
     assert got.iloc[:-1].tolist() == [url_template(u) for u in urls]
     assert got.isna().iloc[-1]
+
+
+# --- Values in every quoting, and statements that are not SQL --------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "dialect", "expected"),
+    [
+        # MySQL escapes a quote with a backslash: the scan once ended the
+        # string there and let the next one's contents through.
+        (
+            r"SELECT * FROM u WHERE name = 'O\'Brien' AND email = 'bob@example.com'",
+            "mysql",
+            "SELECT * FROM u WHERE name = ? AND email = ?",
+        ),
+        # The same text from a database of unknown dialect.
+        (
+            r"SELECT * FROM u WHERE name = 'O\'Brien' AND email = 'bob@example.com'",
+            None,
+            "SELECT * FROM u WHERE name = ? AND email = ?",
+        ),
+        # In standard SQL a backslash is an ordinary character.
+        (r"SELECT * FROM f WHERE p = 'C:\' AND o = 'bob'", None, None),
+        # MySQL's double-quoted strings.
+        (
+            'SELECT * FROM u WHERE email = "bob@example.com"',
+            "mysql",
+            "SELECT * FROM u WHERE email = ?",
+        ),
+        # PostgreSQL's dollar-quoted and escape strings.
+        ("SELECT * FROM t WHERE b = $$bob secret$$", "postgres", None),
+        ("SELECT * FROM t WHERE b = $tag$bob $$ secret$tag$", "postgres", None),
+        (r"SELECT * FROM t WHERE b = E'bob\' secret'", "postgres", None),
+        (
+            "SELECT * FROM t WHERE b = U&'bob'",
+            "postgres",
+            "SELECT * FROM t WHERE b = ?",
+        ),
+        # A quote left open: everything from it on is a value.
+        ("SELECT * FROM t WHERE b = 'bob secret", None, "SELECT * FROM t WHERE b = ?"),
+    ],
+)
+def test_values_in_every_quoting_are_redacted(
+    raw: str, dialect: str | None, expected: str | None
+) -> None:
+    normalised = normalise_sql(raw, dialect)
+    for secret in ("bob", "secret", "Brien", "example.com"):
+        assert secret not in normalised
+    if expected is not None:
+        assert normalised == expected
+    else:
+        assert normalised.endswith("= ?")
+
+
+@pytest.mark.parametrize(
+    ("raw", "dialect", "expected"),
+    [
+        ("AUTH hunter2", NON_SQL, "AUTH ?"),
+        ("SET session:bob supersecret", NON_SQL, "SET ?"),
+        ("GET user:42", NON_SQL, "GET ?"),
+        ("PING", NON_SQL, "PING"),
+        # Read as SQL, these are an alias and a column: not statements.
+        ("AUTH hunter2", None, "AUTH ?"),
+        ("HGETALL user_bob", "postgres", "HGETALL ?"),
+        # JSON documents (MongoDB, Elasticsearch) keep their keys only.
+        (
+            '{"find": "users", "filter": {"email": "bob@x.com", "age": 42}}',
+            NON_SQL,
+            '{"find": ?, "filter": {"email": ?, "age": ?}}',
+        ),
+        (
+            '{"query":{"match":{"email":"bob@x.com"}}}',
+            None,
+            '{"query":{"match":{"email":?}}}',
+        ),
+    ],
+)
+def test_commands_of_other_databases_keep_only_their_shape(
+    raw: str, dialect: str | None, expected: str
+) -> None:
+    info = statement_info(scan_sql(raw, dialect).key, dialect)
+    assert info.normalised == expected
+    assert info.tables == ()
+
+
+def test_other_databases_are_told_apart_from_sql_by_db_system() -> None:
+    assert sqlglot_dialect("redis") == NON_SQL
+    assert sqlglot_dialect("mongodb") == NON_SQL
+    assert sqlglot_dialect("postgresql") == "postgres"
+    assert sqlglot_dialect("something_else") is None
+
+
+def test_sqlglot_never_logs_a_statement(caplog: pytest.LogCaptureFixture) -> None:
+    # sqlglot warns that it falls back to a Command, quoting the statement.
+    with caplog.at_level(logging.DEBUG):
+        normalise_sql("SET session:unlogged_secret unlogged_secret_value")
+    assert "unlogged_secret" not in caplog.text
+
+
+def test_a_giant_statement_is_not_parsed_and_is_shown_cut() -> None:
+    giant = "SELECT " + " + ".join(f"c{i}" for i in range(10_000)) + " FROM t"
+    started = time.perf_counter()
+    info = statement_info(scan_sql(giant).key)
+    assert time.perf_counter() - started < 1.0
+    assert not info.parsed
+    assert info.normalised == giant[:MAX_PARSED_CHARS] + " …"
+    # The fingerprint still tells it from a statement that starts the same.
+    other = statement_info(scan_sql(giant + " WHERE x = ?").key)
+    assert other.fingerprint != info.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("name", "template"),
+    [
+        ("GET /users/42/orders?token=abc", "GET /users/{id}/orders"),
+        ("/orders/550e8400-e29b-41d4-a716-446655440000", "/orders/{uuid}"),
+        ("GET https://u:pw@h/x/7?t=1", "GET https://h/x/{id}"),
+        # Names that are no path stay as they are.
+        ("GET", "GET"),
+        ("HTTP GET", "HTTP GET"),
+        ("shop.Orders/Get", "shop.Orders/Get"),
+        ("GET /books/{book_id}", "GET /books/{book_id}"),
+    ],
+)
+def test_endpoint_template(name: str, template: str) -> None:
+    assert endpoint_template(name) == template

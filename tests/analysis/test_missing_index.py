@@ -135,7 +135,8 @@ def test_the_plan_proves_the_missing_index(monkeypatch: pytest.MonkeyPatch) -> N
     s = Spans()
     sales_requests(s, requests=60, duration=8.0)
     (finding,) = analyze(s.frame(), app_db="sqlite:///shop.db").findings
-    assert asked == [("sqlite:///shop.db", SALES, 2000)]
+    # The statement as the scan leaves it: values as placeholders, one line.
+    assert asked == [("sqlite:///shop.db", " ".join(SALES.split()), 2000)]
     assert finding.confidence == "high"
     assert finding.evidence["source"] == "query plan"
     assert finding.evidence["plan"][0] == "Seq Scan on order_items"
@@ -197,3 +198,81 @@ def test_a_hostile_table_name_stays_inert_in_the_inferred_migration() -> None:
     (upgrade,) = [n for n in tree.body if getattr(n, "name", "") == "upgrade"]
     (call,) = [n for n in ast.walk(upgrade) if isinstance(n, ast.Call)]
     assert ast.literal_eval(call.args[1]) == table
+
+
+def test_the_values_the_plan_prints_back_are_redacted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The statement EXPLAINed is the trace's slowest execution, values and
+    # all; PostgreSQL prints them back in the plan.
+    report = _plan(full_scan=True)
+    lines = [
+        "Seq Scan on order_items  (cost=0.00..983.00 rows=1)",
+        "     Filter: ((note = 'bob@example.com'::text) AND (product_id = 4217))",
+        "  ->  Index Scan using ix_a on a_2  (cost=0.29..8.31 rows=1)",
+        "        Index Cond: (code = 'it''s secret'::text)",
+    ]
+    monkeypatch.setattr(
+        "perfkit.analysis.explain.explain_statement",
+        lambda url, statement, timeout_ms=2000: PlanReport(
+            **{**report.__dict__, "plan_lines": lines}
+        ),
+    )
+    s = Spans()
+    sales_requests(s, requests=60, duration=8.0)
+    (finding,) = analyze(s.frame(), app_db="sqlite:///shop.db").findings
+    assert finding.evidence["plan"] == [
+        "Seq Scan on order_items  (cost=0.00..983.00 rows=1)",
+        "     Filter: ((note = ?::text) AND (product_id = ?))",
+        "  ->  Index Scan using ix_a on a_2  (cost=0.29..8.31 rows=1)",
+        "        Index Cond: (code = ?::text)",
+    ]
+
+
+def test_statements_wanting_the_same_index_make_one_finding() -> None:
+    # Two statements on one endpoint filter order_items on product_id: one
+    # index serves both, so one finding, with one id.
+    counts = SALES.replace("count(order_items.id)", "count(*)")
+    s = Spans()
+    for i in range(60):
+        t = i * 1000
+        r = s.request("GET /products/{product_id}/sales", start=t, duration=30)
+        s.query(r, SALES, start=t + 1, duration=8.0)
+        s.query(r, counts, start=t + 10, duration=6.0)
+    (finding,) = analyze(s.frame()).findings
+    assert finding.kind == "missing_index"
+    assert finding.evidence["calls"] == 120
+    assert finding.requests_affected == 60
+    # Above the assumed 1 ms with the index: 7 + 5 ms a request.
+    assert finding.saved_ms_per_request == pytest.approx(12.0)
+    assert finding.saved_ms_total == pytest.approx(720.0)
+    assert finding.evidence["total_ms"] == pytest.approx(14.0)
+    assert finding.evidence["statement"].startswith("SELECT COUNT(order_items.id)")
+    assert len(finding.evidence["fingerprints"]) == 2
+    (other,) = finding.evidence["other_statements"]
+    assert other.startswith("SELECT COUNT(*)")
+    assert finding.title.endswith("over 120 calls (2 statements)")
+
+
+def test_the_values_of_the_trace_never_reach_the_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The database would quote them back in its plan or in an error message
+    # ("invalid input syntax for type integer: \"bob@example.com\"").
+    asked: list[str] = []
+
+    def explain(url: str, statement: str, *, timeout_ms: int = 2000) -> PlanReport:
+        asked.append(statement)
+        return _plan(full_scan=True)
+
+    monkeypatch.setattr("perfkit.analysis.explain.explain_statement", explain)
+    s = Spans()
+    for i in range(60):
+        r = s.request("GET /u", start=i * 1000, duration=20)
+        statement = (
+            f"SELECT * FROM order_items WHERE product_id = {i} "
+            f"AND note = 'bob{i}@example.com' /* app='shop' */"
+        )
+        s.query(r, statement, start=i * 1000 + 1, duration=8.0)
+    analyze(s.frame(), app_db="sqlite:///shop.db")
+    assert asked == ["SELECT * FROM order_items WHERE product_id = ? AND note = ?"]

@@ -175,3 +175,86 @@ def test_identical_inline_values_are_redundant_not_n_plus_one() -> None:
     found = analyze(s.frame()).findings
     assert [f.kind for f in found] == ["redundant_query"]
     assert SQLITE_SELECT_BOOKS not in found[0].evidence["statement"]
+
+
+def test_a_loop_of_redis_commands_is_an_n_plus_one_with_no_value_shown() -> None:
+    # One GET per item: the keys hold user ids, the statement must not.
+    s = Spans()
+    for i in range(3):
+        r = s.request("GET /feed", start=i * 1000, duration=100)
+        for k in range(6):
+            s.query(
+                r,
+                f"GET session:user-{k}-secret",
+                start=i * 1000 + 10 + k * 10,
+                duration=2,
+                system="redis",
+            )
+    (finding,) = n_plus_ones(s)
+    assert finding.evidence["statement"] == "GET ?"
+    assert finding.evidence["table"] is None
+    assert finding.title == "N+1 query: 6 × GET ? per request under 'GET /feed'"
+    assert "MGET" in finding.suggestion.detail
+    assert "selectinload" not in finding.suggestion.summary
+    # The loop runs from 10 to 60 + 2 ms: 52 ms, less one 2 ms command.
+    assert finding.saved_ms_per_request == pytest.approx(50.0)
+    assert all("secret" not in str(v) for v in finding.evidence.values())
+
+
+def test_other_calls_inside_the_loop_are_not_counted_as_the_loops_saving() -> None:
+    # Per item: a 1 ms query, then a 100 ms call to a stock service. Batching
+    # the queries saves their round trips, not the HTTP calls between them.
+    s = Spans()
+    for i in range(3):
+        t = i * 2000
+        r = s.request("GET /orders", start=t, duration=1020)
+        for k in range(10):
+            base = t + 5 + k * 101
+            s.query(r, start=base, duration=1)
+            s.call(r, f"http://stock/items/{k}", start=base + 1, duration=100)
+    (finding,) = n_plus_ones(s)
+    # The loop spans 5 to 915 ms and recorded calls fill all of it: ten 1 ms
+    # queries, one kept as the batched query, save 9 ms; nothing is left
+    # between them.
+    assert finding.saved_ms_per_request == pytest.approx(9.0)
+    assert finding.evidence["loop_ms"] == pytest.approx(910.0)
+    # 27 of the service's 3,060 ms: under 2%, under 5% of the endpoint.
+    assert finding.severity == "low"
+
+
+def test_only_the_gaps_between_recorded_calls_count_in_the_loop() -> None:
+    # Per item: a 2 ms query, 3 ms of ORM work, a 5 ms statement on one of
+    # three audit tables (none repeated five times), 2 ms more work. Loop: 0
+    # to 9 * 12 + 2 = 110 ms; queries 20 ms, audit statements 45 ms (the last
+    # one runs after the loop's last query), gaps 110 - 20 - 45 = 45 ms.
+    # Saving: 20 - 2 + 45 = 63 ms.
+    s = Spans()
+    r = s.request("GET /orders", start=0, duration=130)
+    for k in range(10):
+        s.query(r, start=k * 12, duration=2)
+        audit = f"SELECT a.id FROM audit_{k % 3} AS a WHERE a.x = ?"
+        s.query(r, audit, start=k * 12 + 5, duration=5)
+    (finding,) = n_plus_ones(s)
+    assert finding.evidence["statement"].endswith("WHERE books.author_id = ?")
+    assert finding.saved_ms_per_request == pytest.approx(63.0)
+
+
+def test_a_django_lazy_load_with_an_inline_limit_is_an_n_plus_one() -> None:
+    # Django's .get() writes LIMIT 21 inline and the id as %s. The literal
+    # once made the values look known, and equal: a "redundant query".
+    django = (
+        'SELECT "app_author"."id", "app_author"."name" FROM "app_author" '
+        'WHERE "app_author"."id" = %s LIMIT 21'
+    )
+    s = Spans()
+    for i in range(3):
+        r = s.request("GET /books", start=i * 1000, duration=100)
+        for k in range(8):
+            s.query(r, django, start=i * 1000 + k * 5, duration=2, system="postgresql")
+    found = analyze(s.frame()).findings
+    assert [f.kind for f in found] == ["n_plus_one_query"]
+    (finding,) = found
+    assert finding.evidence["parameters"] == "not recorded; assumed to differ"
+    assert finding.confidence == "medium"
+    # Loop: 0 to 35 + 2 ms, less one 2 ms query.
+    assert finding.saved_ms_per_request == pytest.approx(35.0)

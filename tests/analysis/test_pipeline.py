@@ -44,6 +44,30 @@ def test_suppressed_ids_are_left_out() -> None:
     assert [f.id for f in kept] == ids[1:]
 
 
+def test_the_results_say_how_many_findings_were_suppressed() -> None:
+    # Without it, "No findings" would read as "nothing is wrong".
+    frame = two_problems().frame()
+    ids = frozenset(f.id for f in analyze(frame).findings)
+    analysis = analyze(frame, Config(suppress=ids))
+    assert analysis.findings == []
+    assert "2 finding(s) left out: their ids are in 'suppress'" in analysis.warnings
+    assert not any("left out" in w for w in analyze(frame).warnings)
+
+
+def test_an_endpoint_override_that_matches_nothing_is_pointed_out() -> None:
+    # A typo in the endpoint's name would quietly leave the defaults in force.
+    config = Config(endpoints={"GET /prices": {"slow_external_p95_ms": 500.0}})
+    warnings = analyze(two_problems().frame(), config).warnings
+    assert (
+        "the config's overrides for endpoint 'GET /prices' match no endpoint in "
+        "these traces; did you mean 'GET /price'?"
+    ) in warnings
+    matching = Config(endpoints={"GET /price": {"slow_external_p95_ms": 500.0}})
+    assert not any(
+        "overrides" in w for w in analyze(two_problems().frame(), matching).warnings
+    )
+
+
 def test_findings_frame() -> None:
     findings = analyze(two_problems().frame()).findings
     frame = findings_frame(findings)

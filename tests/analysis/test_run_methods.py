@@ -37,3 +37,10 @@ def test_the_analysis_is_computed_once(run: Run) -> None:
     assert run.analysis is run.analysis
     assert run.analysis.run_label == "before"
     assert run.analysis.inputs == ["a.jsonl"]
+
+
+def test_a_negative_number_of_top_endpoints_is_refused(run: Run) -> None:
+    # -1 once gave an empty table, as if nothing were slow.
+    with pytest.raises(ValueError, match="n must be 0 or more, not -1"):
+        run.top_endpoints(-1)
+    assert run.top_endpoints(0)["rank"].notna().sum() == 0

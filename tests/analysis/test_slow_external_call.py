@@ -111,3 +111,40 @@ def test_a_host_with_an_n_plus_one_and_another_slow_call_points_at_it() -> None:
     assert slow.evidence["p95_ms"] == pytest.approx(300.0)
     assert slow.evidence["see_also"] == [n_plus_one.id]
     assert "partly an N+1" in slow.title
+
+
+def test_hosts_called_at_the_same_time_share_the_time_they_overlap() -> None:
+    # Per request: a 0-300 ms, b 100-200 ms, c 250-400 ms. Shared evenly:
+    # a 100 + 50 + 50 + 25 = 225 ms, b 50 ms, c 25 + 100 = 125 ms; together
+    # 400 ms, the time the request waited, as caching all three would save.
+    s = Spans()
+    for i in range(30):
+        t = i * 1000
+        r = s.request("GET /dashboard", start=t, duration=420)
+        s.call(r, "http://a/api/summary", start=t, duration=300)
+        s.call(r, "http://b/api/summary", start=t + 100, duration=100)
+        s.call(r, "http://c/api/summary", start=t + 250, duration=150)
+    found = {f.evidence["host"]: f for f in slow_calls(s)}
+    # b: p95 100 ms and 24% of the endpoint's time, below both thresholds.
+    assert set(found) == {"a", "c"}
+    assert found["a"].saved_ms_per_request == pytest.approx(225.0)
+    assert found["c"].saved_ms_per_request == pytest.approx(125.0)
+    # The evidence still gives each host's own wall time.
+    assert found["a"].evidence["total_ms"] == pytest.approx(300.0)
+    assert found["c"].evidence["total_ms"] == pytest.approx(150.0)
+    assert "alone saves about 225.0 ms" in found["a"].suggestion.detail
+
+
+def test_parallel_calls_to_three_slow_hosts_save_the_wait_once() -> None:
+    s = Spans()
+    for i in range(30):
+        t = i * 1000
+        r = s.request("GET /dashboard", start=t, duration=300)
+        for host in ("users", "billing", "search"):
+            s.call(r, f"http://{host}/api/summary", start=t + 5, duration=250)
+    found = slow_calls(s)
+    assert len(found) == 3
+    # Savings are rounded to the microsecond.
+    saved = [f.saved_ms_per_request for f in found]
+    assert saved == pytest.approx([250 / 3] * 3, abs=1e-3)
+    assert sum(f.saved_ms_total for f in found) == pytest.approx(250.0 * 30, abs=0.1)

@@ -60,3 +60,31 @@ def test_hints_read_the_shape_of_the_statement() -> None:
         "index from being used; index the expression itself, or store the value "
         "already transformed."
     ]
+
+
+def test_slow_sql_beside_a_slow_command_of_a_database_sqlglot_does_not_know() -> None:
+    # A PostgreSQL statement and a Redis command, both slow: the Redis one has
+    # no sqlglot dialect, which once reached sqlglot as pd.NA and crashed.
+    s = Spans()
+    for i in range(3):
+        r = s.request("GET /cache", start=i * 1000, duration=600)
+        s.query(r, "GET user:42", start=i * 1000 + 10, duration=250, system="redis")
+        s.query(r, EXPORT, start=i * 1000 + 300, duration=250, system="postgresql")
+    found = {f.evidence["table"]: f for f in slow_queries(s)}
+    assert set(found) == {"products", None}
+    # 150 ms above the 100 ms threshold on each of the 3 requests.
+    assert all(f.saved_ms_per_request == pytest.approx(150.0) for f in found.values())
+    redis = found[None]
+    assert redis.title == "Slow query: p95 250.0 ms over 3 calls"
+    assert redis.suggestion.summary == "Make the query faster"
+    assert (
+        found["products"].title == "Slow query on products: p95 250.0 ms over 3 calls"
+    )
+
+
+def test_a_hint_quoting_the_statement_quotes_no_value() -> None:
+    # hints() reads the raw statement (a leading wildcard shows only there);
+    # the function it names must not carry the statement's values with it.
+    (wrapped, _) = hints("SELECT * FROM u WHERE coalesce(email, 'bob@x.com') = 'y'")
+    assert wrapped.startswith("It filters on COALESCE(email, ?): ")
+    assert "bob" not in wrapped

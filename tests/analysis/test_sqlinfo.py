@@ -396,3 +396,15 @@ def test_refill_leaves_no_placeholder(placeholder: str, values: list[str]) -> No
 )
 def test_neutral_literal(type_name: str, dialect: str, literal: str) -> None:
     assert neutral_literal(type_name, dialect) == literal
+
+
+def test_a_statement_nested_too_deeply_for_the_parser_is_refused() -> None:
+    # sqlglot parses recursively; thousands of parentheses exhaust the stack.
+    deep = "SELECT " + "(" * 3000 + "1" + ")" * 3000 + " FROM t WHERE e = ?"
+    for dialect in (None, "postgresql", "mysql", "sqlite"):
+        assert rejection_reason(deep, dialect) is not None
+        assert "nested too deeply" in str(rejection_reason(deep, dialect))
+        assert predicate_columns(deep, dialect) == []
+        assert table_aliases(deep, dialect) == {}
+        # Refilled from the keyword before each placeholder, as unparsed SQL.
+        assert refill_placeholders(deep, dialect or "postgresql").endswith("e = '0'")

@@ -118,3 +118,25 @@ def test_top_endpoints_with_fewer_ranked_than_asked_lists_every_thin_one() -> No
     stats = _stats({"GET /a": (300.0, 500), "GET /thin": (10.0, 2)})
     top = top_endpoints(stats, 5)
     assert top["endpoint"].tolist() == ["GET /a", "GET /thin"]
+
+
+def test_requests_without_a_route_are_grouped_by_their_templated_path() -> None:
+    # An instrumentation that records no http.route names the span by its
+    # path: one endpoint per user id, each too thin to rank, and the token
+    # in the query string shown in every table.
+    s = Spans()
+    durations = [float(10 + (i * 7) % 23) for i in range(25)]
+    for i, duration in enumerate(durations):
+        s.request("GET /users", start=i * 100, duration=duration)
+        s.rows[-1].update(
+            name=f"GET /users/{1000 + i}/orders?token=secret{i}",
+            http_route=None,
+            endpoint=None,
+        )
+    s.request("GET /books/{book_id}", start=5000, duration=5)
+    stats = analyze(s.frame()).endpoints.set_index("endpoint")
+    assert list(stats.index) == ["GET /users/{id}/orders", "GET /books/{book_id}"]
+    users = stats.loc["GET /users/{id}/orders"]
+    assert users["requests"] == 25
+    assert users["rank"] == 1
+    assert users["p95_ms"] == pytest.approx(np.percentile(durations, 95))

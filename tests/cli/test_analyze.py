@@ -310,3 +310,49 @@ def test_the_quick_start_on_the_sample_traces(in_tmp: Path) -> None:
     assert len(ranked) == 5
     assert sum("(finding " in line for line in ranked) >= 3
     assert "Slowest endpoints by p95" in result.stdout
+
+
+def test_the_report_never_overwrites_a_trace_file_being_read(
+    traces: Path, in_tmp: Path
+) -> None:
+    trace_file = traces / "shop.jsonl"
+    before = trace_file.read_bytes()
+    for args in ([str(trace_file)], [str(traces)]):
+        result = run(*args, "--output", str(trace_file), "--format", "json")
+        assert result.exit_code == 2
+        assert "is one of the trace files being analysed" in result.stderr
+        assert trace_file.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        ("a_file/report.html", "a_file is a file"),
+        # A folder gets report.html and report.md; here one is a folder.
+        ("a_dir/", "it is a directory"),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_bad_input(
+    traces: Path, in_tmp: Path, output: str, reason: str
+) -> None:
+    (in_tmp / "a_file").write_text("not a folder")
+    (in_tmp / "a_dir" / "report.html").mkdir(parents=True)
+    result = run(str(traces), "--output", output)
+    assert result.exit_code == 2
+    assert "cannot write the report to a_" in result.stderr
+    assert reason in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_failing_write_is_a_message_not_a_traceback(
+    traces: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(self: Path, *args: object, **kwargs: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    result = run(str(traces), "--output", "report.json")
+    assert result.exit_code == 2
+    assert "cannot write the report to report.json: No space left on device" in (
+        result.stderr
+    )

@@ -64,3 +64,52 @@ def test_names_the_endpoint_once_when_the_title_does(shop: Analysis) -> None:
     assert title in text
     assert "Missing index on GET /products/search" not in text
     assert "N+1 queries on GET /orders/{order_id}" in text
+
+
+def test_an_endpoint_too_thin_to_rank_but_slower_is_shown_after_the_top(
+    shop: Analysis,
+) -> None:
+    # POST /admin/reindex: 3 requests. With a p95 of 5 s it would top the
+    # table; it follows the ranked rows instead, unranked, and says why.
+    endpoints = shop.endpoints.copy()
+    thin = endpoints["endpoint"] == "POST /admin/reindex"
+    endpoints.loc[thin, ["p50_ms", "p95_ms"]] = [1510.0, 5000.0]
+    shop.endpoints = endpoints
+    text = TextRenderer(width=100).render(shop)
+    lines = text[: text.index("Findings (")].splitlines()
+
+    ranked = [n for n, line in enumerate(lines) if line.lstrip()[:2] in {"1 ", "5 "}]
+    (thin_row,) = [n for n, line in enumerate(lines) if "POST /admin/reindex" in line]
+    assert thin_row > max(ranked)
+    assert lines[thin_row].lstrip().startswith("– ")
+    assert "5.00 s" in lines[thin_row]
+    assert "not enough data to rank (3 requests)" in lines[thin_row + 1]
+
+
+def test_a_thin_endpoint_faster_than_the_top_stays_out_of_the_summary(
+    shop: Analysis,
+) -> None:
+    endpoints = shop.endpoints.copy()
+    thin = endpoints["endpoint"] == "POST /admin/reindex"
+    endpoints.loc[thin, "p95_ms"] = 1.0
+    shop.endpoints = endpoints
+    text = TextRenderer(width=100).render(shop)
+    assert "POST /admin/reindex" not in text[: text.index("Findings (")]
+
+
+def test_control_characters_in_values_are_shown_escaped(shop: Analysis) -> None:
+    # An escape sequence that would clear the screen, a carriage return that
+    # would overwrite the line, a right-to-left override.
+    hostile = "GET /x\x1b[2J\rFAKE\u202egnp.exe"
+    endpoints = shop.endpoints.copy()
+    endpoints.loc[0, "endpoint"] = hostile
+    shop.endpoints = endpoints
+    shop.top_endpoints = [hostile, *shop.top_endpoints[1:]]
+    shop.run_label = "run\x1b]0;title\x07"
+    text = TextRenderer(width=200).render(shop)
+
+    assert "\x1b" not in text
+    assert "\r" not in text
+    assert "\u202e" not in text
+    assert "GET /x\\x1b[2J\\rFAKE\\u202egnp.exe" in text
+    assert "run\\x1b]0;title\\x07" in text

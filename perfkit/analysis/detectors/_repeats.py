@@ -34,6 +34,8 @@ GROUP_COLUMNS = (
     "sum_ms",
     "union_ms",
     "window_ms",
+    "first_start_ns",
+    "last_end_ns",
     "max_ms",
     "distinct_params",
     "params_known",
@@ -78,7 +80,8 @@ def repeat_groups(
     Returns:
         The groups, with ``count`` (calls, composite spans expanded),
         ``sum_ms``, ``union_ms`` (overlaps counted once), ``window_ms`` (from
-        the first call's start to the last one's end), ``max_ms``,
+        the first call's start, ``first_start_ns``, to the last one's end,
+        ``last_end_ns``), ``max_ms``,
         ``distinct_params``, ``params_known`` (every call's parameters seen),
         ``example`` (the position of the group's first call) and ``saved_ms``:
         ``union_ms - max_ms``, the time left if one call (the batched query,
@@ -104,10 +107,9 @@ def repeat_groups(
     out["sum_ms"] = np.bincount(codes, weights=duration, minlength=n)
     start, end = calls["start_ns"].to_numpy(), calls["end_ns"].to_numpy()
     out["union_ms"] = union_ns(codes, start, end, n) / 1e6
-    first_start = pd.Series(start).groupby(codes).min().to_numpy()
-    out["window_ms"] = (
-        pd.Series(end).groupby(codes).max().to_numpy() - first_start
-    ) / 1e6
+    out["first_start_ns"] = pd.Series(start).groupby(codes).min().to_numpy()
+    out["last_end_ns"] = pd.Series(end).groupby(codes).max().to_numpy()
+    out["window_ms"] = (out["last_end_ns"] - out["first_start_ns"]) / 1e6
     out["max_ms"] = pd.Series(duration).groupby(codes).max().to_numpy()
     # Distinct parameter values per group: the (group, value) pairs, counted.
     known = params.notna().to_numpy(dtype=bool)

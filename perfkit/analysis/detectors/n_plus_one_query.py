@@ -16,7 +16,9 @@ one's end, minus the longest repeat, which stands for the one batched query
 that replaces them. The time between the repeats counts because it is mostly
 the per-row round trip through the ORM and the driver (checkout, compile,
 fetch, build the objects) that batching removes; where several N+1 groups
-share one loop, that time is split evenly between them. On the demo shop this
+share one loop, that time is split evenly between them. Other recorded calls
+inside the loop (other statements, outgoing HTTP calls) do not count: batching
+these queries leaves them where they are. On the demo shop this
 estimate is close to what eager loading really saved, while counting database
 time alone under-estimates it several times over; it is an upper bound when
 the loop also does other work per row. The database time alone is in the
@@ -28,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from perfkit.analysis.detectors._base import Context, ms, records
@@ -36,7 +39,8 @@ from perfkit.analysis.detectors._repeats import (
     repeat_groups,
     summarise,
 )
-from perfkit.analysis.fingerprint import batch_rewrite
+from perfkit.analysis.fingerprint import NON_SQL, batch_rewrite
+from perfkit.analysis.grouped import union_ns
 from perfkit.analysis.model import Finding, Suggestion
 
 KIND = "n_plus_one_query"
@@ -52,16 +56,49 @@ def detect(context: Context, found: Sequence[Finding]) -> list[Finding]:
     differing = ~groups["params_known"].astype(bool) | (groups["distinct_params"] >= 2)
     minimum = context.setting_per_row(groups["endpoint"], "n_plus_one_min_count")
     flagged = groups[differing & (groups["count"] >= minimum)].copy()
-    between = (flagged["window_ms"] - flagged["union_ms"]).clip(lower=0.0)
+    between = (flagged["window_ms"] - _covered_ms(context, flagged)).clip(lower=0.0)
     sharing = flagged.groupby(["request", "anchor"])["key"].transform("size")
     flagged["saved_ms"] = flagged["saved_ms"] + between / sharing
     return [_finding(context, row) for row in records(summarise(flagged))]
 
 
+def _covered_ms(context: Context, groups: pd.DataFrame) -> np.ndarray:
+    """Per group, the time within its loop that recorded calls take: its own
+    queries, other statements and outgoing HTTP calls of the request.
+
+    The rest of the loop is the per-row work batching removes; the calls are
+    not (an HTTP call per row is an N+1 of its own, reported on its own).
+    Calls without a statement (connection checkouts) are part of the per-row
+    round trip, and stay in the rest.
+    """
+    db, http = context.frames.db, context.frames.http
+    calls = pd.concat(
+        [
+            db.loc[db["fingerprint"].notna(), ["request", "start_ns", "end_ns"]],
+            http[["request", "start_ns", "end_ns"]],
+        ],
+        ignore_index=True,
+    )
+    windows = pd.DataFrame(
+        {
+            "request": groups["request"].to_numpy(),
+            "group": np.arange(len(groups)),
+            "low": groups["first_start_ns"].to_numpy(dtype=np.int64),
+            "high": groups["last_end_ns"].to_numpy(dtype=np.int64),
+        }
+    )
+    pairs = windows.merge(calls, on="request")
+    start = np.maximum(pairs["start_ns"].to_numpy(), pairs["low"].to_numpy())
+    end = np.minimum(pairs["end_ns"].to_numpy(), pairs["high"].to_numpy())
+    covered = union_ns(pairs["group"].to_numpy(), start, end, len(groups))
+    return covered / 1e6
+
+
 def _finding(context: Context, row: dict[str, Any]) -> Finding:
     statement = context.statements.loc[row["key"]]
-    table = (statement["tables"] or "").split(",")[0] or "the table"
+    table = (statement["tables"] or "").split(",")[0]
     repeats = int(row["repeats_median"])
+    what = f"queries on {table}" if table else f"× {statement['normalised'][:80]}"
     parent = context.span_name(row["anchor"])
     known = not pd.isna(row["distinct_params"])
     batch = batch_rewrite(statement["normalised"])
@@ -69,7 +106,7 @@ def _finding(context: Context, row: dict[str, Any]) -> Finding:
         "statement": statement["normalised"],
         "fingerprint": row["key"],
         "operation": statement["operation"],
-        "table": table,
+        "table": table or None,
         "parent_span": parent,
         "count_per_request": row["repeats_median"],
         "max_count_per_request": int(row["repeats_max"]),
@@ -88,9 +125,9 @@ def _finding(context: Context, row: dict[str, Any]) -> Finding:
         row["service"],
         row["endpoint"],
         row["key"],
-        title=f"N+1 query: {repeats} queries on {table} per request under {parent!r}",
+        title=f"N+1 query: {repeats} {what} per request under {parent!r}",
         evidence=evidence,
-        suggestion=_suggestion(statement["operation"], table, batch, repeats, row),
+        suggestion=_suggestion(statement, table or "the table", batch, repeats, row),
         saved_ms_per_request=row["saved_ms"],
         requests_affected=row["requests_affected"],
         confidence="high" if known else "medium",
@@ -98,8 +135,17 @@ def _finding(context: Context, row: dict[str, Any]) -> Finding:
 
 
 def _suggestion(
-    operation: str, table: str, batch: Any, repeats: int, row: dict[str, Any]
+    statement: pd.Series, table: str, batch: Any, repeats: int, row: dict[str, Any]
 ) -> Suggestion:
+    operation = statement["operation"]
+    if str(statement["dialect"]) == NON_SQL:
+        return Suggestion(
+            summary=f"Fetch the {repeats} items in one round trip, not one each",
+            detail="The same command runs once per item. Ask for all the items at "
+            "once: MGET or a pipeline in Redis, one find() with $in in MongoDB, "
+            f"a multi-get in a search engine. Saves about {ms(row['saved_ms'])} "
+            "a request.",
+        )
     if operation == "INSERT":
         return Suggestion(
             summary=f"Insert the {table} rows in one statement instead of {repeats}",

@@ -61,12 +61,12 @@ def detect(context: Context, found: Sequence[Finding]) -> list[Finding]:
 
 def _finding(context: Context, row: dict[str, Any]) -> Finding:
     statement = context.statements.loc[row["key"]]
-    table = (statement["tables"] or "").split(",")[0] or "the table"
+    table = (statement["tables"] or "").split(",")[0]
     repeats = int(row["repeats_median"])
     evidence = {
         "statement": statement["normalised"],
         "fingerprint": row["key"],
-        "table": table,
+        "table": table or None,
         "count_per_request": row["repeats_median"],
         "max_count_per_request": int(row["repeats_max"]),
         "total_ms": round(row["sum_ms"], 3),
@@ -78,7 +78,10 @@ def _finding(context: Context, row: dict[str, Any]) -> Finding:
         row["service"],
         row["endpoint"],
         row["key"],
-        title=f"Redundant query: the same {table} query {repeats} times per request",
+        title=(
+            f"Redundant query: the same {table + ' ' if table else ''}query "
+            f"{repeats} times per request"
+        ),
         evidence=evidence,
         suggestion=Suggestion(
             summary="Run the query once per request and reuse its result",

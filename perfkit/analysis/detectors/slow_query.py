@@ -20,11 +20,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from perfkit.analysis.detectors._base import Context, ms, records
+from perfkit.analysis.fingerprint import MAX_PARSED_CHARS, NON_SQL, scan_sql
 from perfkit.analysis.model import Finding, Suggestion
 
 KIND = "slow_query"
@@ -41,9 +43,10 @@ def detect(context: Context, found: Sequence[Finding]) -> list[Finding]:
     duration = stats.calls["duration_ms"].to_numpy(dtype=np.float64)
     above = stats.per_group(np.maximum(duration - per_call, 0.0))
     explained = {
-        (f.service, f.endpoint, f.evidence.get("fingerprint"))
+        (f.service, f.endpoint, fingerprint)
         for f in found
         if f.kind == "missing_index"
+        for fingerprint in f.evidence.get("fingerprints", [f.evidence["fingerprint"]])
     }
     findings = []
     slow = groups["p95_ms"].to_numpy() >= threshold
@@ -64,6 +67,8 @@ def hints(statement: str, dialect: str | None = None) -> list[str]:
     Give the raw statement where there is one: a leading wildcard in a LIKE
     shows only in its literal.
     """
+    if dialect == NON_SQL or len(statement) > MAX_PARSED_CHARS:
+        return []
     try:
         tree = sqlglot.parse_one(statement, dialect=dialect)
     except (SqlglotError, RecursionError, ValueError):
@@ -111,7 +116,8 @@ def _wrapped_column(tree: exp.Expr) -> str | None:
     for comparison in where.find_all(*_COMPARISONS) if where is not None else ():
         side = comparison.this
         if isinstance(side, exp.Func) and side.find(exp.Column) is not None:
-            return str(side.sql())
+            # The raw statement's values are in it: COALESCE(email, 'x').
+            return scan_sql(side.sql()).key
     return None
 
 
@@ -124,12 +130,15 @@ def _finding(
     context: Context, row: dict[str, Any], saved: float, threshold: float
 ) -> Finding:
     statement = context.statements.loc[row["fingerprint"]]
-    table = (statement["tables"] or "").split(",")[0] or "its tables"
-    advice = hints(statement["example"], statement["dialect"])
+    table = (statement["tables"] or "").split(",")[0]
+    # A statement of a database sqlglot has no dialect for (Redis, MongoDB)
+    # sits beside SQL ones with a missing dialect: NaN or pd.NA, never None.
+    dialect = None if pd.isna(statement["dialect"]) else str(statement["dialect"])
+    advice = hints(statement["example"], dialect)
     evidence = {
         "statement": statement["normalised"],
         "fingerprint": row["fingerprint"],
-        "table": table,
+        "table": table or None,
         "calls": int(row["calls"]),
         "count_per_request": round(row["calls"] / row["requests_affected"], 2),
         "total_ms": round(row["total_ms"] / row["requests_affected"], 3),
@@ -149,12 +158,14 @@ def _finding(
         row["endpoint"],
         row["fingerprint"],
         title=(
-            f"Slow query on {table}: p95 {ms(row['p95_ms'])} "
+            f"Slow query{f' on {table}' if table else ''}: p95 {ms(row['p95_ms'])} "
             f"over {int(row['calls'])} calls"
         ),
         evidence=evidence,
         suggestion=Suggestion(
-            summary=advice[0] if advice else f"Make the {table} query faster",
+            summary=advice[0]
+            if advice
+            else f"Make the {table + ' ' if table else ''}query faster",
             detail=" ".join([*advice, plan]),
         ),
         saved_ms_per_request=saved,
