@@ -45,25 +45,15 @@ from perfkit.ingest._semconv_rules import (
     text,
     url_host,
 )
-from perfkit.ingest.schema import KIND_SERVER
+from perfkit.ingest.schema import COLUMN_INDEX, COLUMN_NAMES, KIND_SERVER
 
 __all__ = ["NORMALISED_COLUMNS", "Normalised", "normalise", "strip_port"]
 
-#: The normalised columns, in row order, that :func:`normalise` returns.
-NORMALISED_COLUMNS: Final = (
-    "http_method",
-    "http_route",
-    "http_status_code",
-    "url",
-    "server_address",
-    "peer_service",
-    "db_system",
-    "db_statement",
-    "db_operation",
-    "db_table",
-    "db_namespace",
-    "endpoint",
-)
+#: The normalised columns, in row order, that :func:`normalise` returns: the
+#: run of span columns from ``http_method`` to ``endpoint``.
+NORMALISED_COLUMNS: Final = COLUMN_NAMES[
+    COLUMN_INDEX["http_method"] : COLUMN_INDEX["endpoint"] + 1
+]
 
 _KNOWN_KEYS: Final = frozenset(
     (
