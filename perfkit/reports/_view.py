@@ -53,6 +53,8 @@ class EndpointRow:
     p99_ms: float | None
     error_rate: float | None
     db_ms_per_request: float | None
+    external_ms_per_request: float | None
+    self_ms_per_request: float | None
     queries_per_request: float | None
     enough_data: bool
     cause: FindingView | None
@@ -229,6 +231,8 @@ def _endpoint(
         p99_ms=record["p99_ms"],
         error_rate=record["error_rate"],
         db_ms_per_request=record["db_ms_per_request"],
+        external_ms_per_request=record["external_ms_per_request"],
+        self_ms_per_request=record["self_ms_per_request"],
         queries_per_request=record["queries_per_request"],
         enough_data=bool(record["enough_data"]),
         cause=causes.get((service, endpoint)),

@@ -110,4 +110,5 @@ def test_a_commonmark_renderer_shows_every_value_literally(hostile: Analysis) ->
     assert "<p><strong>Fix:</strong> Use <code>x</code> | injected | row |</p>" in html
     rows = re.findall(r"<tr>(.*?)</tr>", html, flags=re.DOTALL)
     assert len(rows) == 4
-    assert all(row.count("<t") == 11 for row in rows)
+    # Thirteen cells a row: the columns, none added or lost to a stray pipe.
+    assert all(row.count("<t") == 13 for row in rows)
