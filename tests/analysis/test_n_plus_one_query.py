@@ -53,6 +53,11 @@ def test_repeats_with_connect_spans_between_them() -> None:
     assert evidence["batched_statement"].endswith("books.author_id IN (?, ?, ...)")
     assert finding.suggestion.code == evidence["batched_statement"]
     assert "selectinload(Author.books)" in finding.suggestion.detail
+    # The saving (80 ms) is more than the queries' 26 ms; the fix says why.
+    assert (
+        "the queries take 26.0 ms in the database, but the loop that issues them "
+        "takes 90.0 ms" in finding.suggestion.detail
+    )
     assert finding.id.startswith("n_plus_one_query:")
 
 
