@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from perfkit.ingest._values import EMPTY_OBJECT, INT64_MAX, dumps
+from perfkit.ingest._values import (
+    EMPTY_OBJECT,
+    INT64_MAX,
+    BadValue,
+    dumps,
+    int64,
+    uint64,
+)
+from perfkit.ingest.results import ReadContext
 from perfkit.ingest.schema import SpanRow
 from perfkit.ingest.semconv import normalise
 
@@ -175,3 +183,38 @@ def scope_from_tags(attributes: dict[str, Any]) -> tuple[str | None, str | None]
         if scope == (None, None) and (name or version):
             scope = (str(name) if name else None, str(version) if version else None)
     return scope
+
+
+#: What converting a malformed span can raise besides BadSpan: the document
+#: has the wrong types or shapes where a span's fields should be.
+MALFORMED: Final = (BadValue, AttributeError, TypeError, KeyError, ValueError)
+
+
+def report_bad_span(ctx: ReadContext, error: Exception, position: str) -> None:
+    """Report a span that could not be converted, under its reason."""
+    if isinstance(error, BadSpan):
+        ctx.bad(error.reason, error.message, position=position)
+    else:
+        problem = f"malformed span ({type(error).__name__}: {error})"
+        ctx.bad("bad_span", problem, position=position)
+
+
+def microsecond_times(start: Any, duration: Any, start_name: str) -> tuple[int, int]:
+    """Start and end in nanoseconds from a start and a duration in microseconds.
+
+    Jaeger and Zipkin both write times this way; a start of 0 counts as missing.
+
+    Raises:
+        BadSpan: the start or the duration is missing or not an integer.
+    """
+    if not start or duration is None:
+        which = start_name if not start else "duration"
+        raise BadSpan("missing_times", f"span has no {which}")
+    try:
+        start_us = uint64(start, start_name)
+        duration_us = int64(duration)
+    except BadValue as error:
+        raise BadSpan("bad_time", str(error)) from None
+    if start_us == 0:
+        raise BadSpan("missing_times", f"span has no {start_name} (0)")
+    return start_us * 1000, (start_us + duration_us) * 1000

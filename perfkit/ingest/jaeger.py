@@ -22,11 +22,14 @@ from typing import Any, Final
 
 from perfkit.errors import InputError
 from perfkit.ingest._rows import (
+    MALFORMED,
     BadSpan,
     Resource,
     event_dict,
     link_dict,
     make_resource,
+    microsecond_times,
+    report_bad_span,
     scope_from_tags,
     span_row,
 )
@@ -114,14 +117,8 @@ def read_document(doc: Any, ctx: ReadContext) -> Iterator[list[SpanRow]]:
             try:
                 resource = _resource(span, processes, resources)
                 rows.append(_span(span, resource))
-            except BadSpan as bad:
-                ctx.bad(bad.reason, bad.message, position=f"{where}spans[{s}]")
-            except (BadValue, AttributeError, TypeError, KeyError, ValueError) as error:
-                ctx.bad(
-                    "bad_span",
-                    f"malformed span ({type(error).__name__}: {error})",
-                    position=f"{where}spans[{s}]",
-                )
+            except (BadSpan, *MALFORMED) as error:
+                report_bad_span(ctx, error, f"{where}spans[{s}]")
         if rows:
             yield rows
 
@@ -178,7 +175,9 @@ def _span(span: dict[str, Any], resource: Resource) -> SpanRow:
             f"spanID {span.get('spanID')!r})",
         )
     parent, links = _references(span, trace_id)
-    start, end = _times(span.get("startTime"), span.get("duration"))
+    start, end = microsecond_times(
+        span.get("startTime"), span.get("duration"), "startTime"
+    )
 
     attributes = tags(span.get("tags"))
     kind = _kind(attributes.pop("span.kind", None))
@@ -229,20 +228,6 @@ def _parent(value: object) -> str | None:
         return parent_id(value, pad=True)
     except BadValue as error:
         raise BadSpan("bad_id", str(error)) from None
-
-
-def _times(start: Any, duration: Any) -> tuple[int, int]:
-    if start is None or duration is None:
-        which = "startTime" if start is None else "duration"
-        raise BadSpan("missing_times", f"span has no {which}")
-    try:
-        start_us = uint64(start, "startTime")
-        duration_us = int64(duration)
-    except BadValue as error:
-        raise BadSpan("bad_time", str(error)) from None
-    if start_us == 0:
-        raise BadSpan("missing_times", "span has no startTime (0)")
-    return start_us * 1000, (start_us + duration_us) * 1000
 
 
 def _kind(value: Any) -> int:

@@ -24,10 +24,13 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from perfkit.ingest._rows import (
+    MALFORMED,
     BadSpan,
     Resource,
     event_dict,
     make_resource,
+    microsecond_times,
+    report_bad_span,
     scope_from_tags,
     span_row,
 )
@@ -36,7 +39,6 @@ from perfkit.ingest._values import (
     BadValue,
     dumps,
     hex_id,
-    int64,
     parent_id,
     span_kind,
     uint64,
@@ -107,14 +109,8 @@ def read_document(doc: Any, ctx: ReadContext) -> Iterator[list[SpanRow]]:
             continue
         try:
             rows.append(_span(span, resources))
-        except BadSpan as bad:
-            ctx.bad(bad.reason, bad.message, position=f"span {i}")
-        except (BadValue, AttributeError, TypeError, KeyError, ValueError) as error:
-            ctx.bad(
-                "bad_span",
-                f"malformed span ({type(error).__name__}: {error})",
-                position=f"span {i}",
-            )
+        except (BadSpan, *MALFORMED) as error:
+            report_bad_span(ctx, error, f"span {i}")
         if len(rows) >= _BATCH:
             yield rows
             rows = []
@@ -145,7 +141,9 @@ def _span(span: dict[str, Any], resources: dict[str, Resource]) -> SpanRow:
         parent = parent_id(span.get("parentId"), pad=True)
     except BadValue as error:
         raise BadSpan("bad_id", str(error)) from None
-    start, end = _times(span.get("timestamp"), span.get("duration"))
+    start, end = microsecond_times(
+        span.get("timestamp"), span.get("duration"), "timestamp"
+    )
 
     kind = span.get("kind")
     try:
@@ -173,18 +171,6 @@ def _span(span: dict[str, Any], resources: dict[str, Resource]) -> SpanRow:
         EMPTY_LIST,
         peer_service=remote.get("serviceName") or None,
     )
-
-
-def _times(timestamp: Any, duration: Any) -> tuple[int, int]:
-    if not timestamp or duration is None:
-        which = "timestamp" if not timestamp else "duration"
-        raise BadSpan("missing_times", f"span has no {which}")
-    try:
-        start_us = uint64(timestamp, "timestamp")
-        duration_us = int64(duration)
-    except BadValue as error:
-        raise BadSpan("bad_time", str(error)) from None
-    return start_us * 1000, (start_us + duration_us) * 1000
 
 
 def _resource(endpoint: Any, cache: dict[str, Resource]) -> Resource:
