@@ -354,7 +354,7 @@ def _store_one(
             _gc_paused(),
             store.writer(run, path=str(path), size=size, format=fmt) as writer,
         ):
-            for batch in read_spans(path, ctx, batch_size=batch_size):
+            for batch in read_spans(path, ctx, batch_size=batch_size, format=fmt):
                 writer.add(batch)
                 file_totals.count(batch)
                 if progress is not None:
@@ -402,7 +402,7 @@ def _read_one(
     try:
         fmt = sniff_format(path)
         with _gc_paused():
-            for batch in read_spans(path, ctx, batch_size=batch_size):
+            for batch in read_spans(path, ctx, batch_size=batch_size, format=fmt):
                 builder.add(batch)
                 traces.update(map(_TRACE, batch))
                 if progress is not None:

@@ -101,6 +101,7 @@ def read_spans(
     ctx: ReadContext | None = None,
     *,
     batch_size: int = 20_000,
+    format: str | None = None,
 ) -> Iterator[list[SpanRow]]:
     """Read a trace file as batches of span row tuples.
 
@@ -120,6 +121,8 @@ def read_spans(
         path: the trace file.
         ctx: where bad records are reported; a strict context by default.
         batch_size: rows per batch.
+        format: the format :func:`sniff_format` already found for this file,
+            so that it is not sniffed twice; sniffed here when ``None``.
 
     Raises:
         InputError: the file cannot be read as traces, or (in strict mode) a
@@ -128,7 +131,7 @@ def read_spans(
     """
     path = Path(path)
     ctx = ctx or ReadContext(str(path))
-    fmt = sniff_format(path)
+    fmt = format or sniff_format(path)
     spans = 0
     batch: list[SpanRow] = []
     with open_decompressed(path) as stream:
