@@ -289,19 +289,19 @@ class Store:
 
     @contextmanager
     def _connect(self, action: str) -> Iterator[sa.Connection]:
-        try:
-            with self.engine.connect() as connection:
-                yield connection
-        except (sa.exc.SQLAlchemyError, self._dbapi_error) as error:
-            raise StoreError(
-                f"cannot {action} in {self.location}: {_reason(error)}"
-            ) from error
+        with self._errors_as_store_errors(action), self.engine.connect() as connection:
+            yield connection
 
     @contextmanager
     def _transaction(self, action: str) -> Iterator[sa.Connection]:
+        with self._errors_as_store_errors(action), self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def _errors_as_store_errors(self, action: str) -> Iterator[None]:
+        """Database errors while doing ``action`` become one StoreError."""
         try:
-            with self.engine.begin() as connection:
-                yield connection
+            yield
         except (sa.exc.SQLAlchemyError, self._dbapi_error) as error:
             raise StoreError(
                 f"cannot {action} in {self.location}: {_reason(error)}"
