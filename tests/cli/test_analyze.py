@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,6 @@ HEALTH = "GET /health"
 START = 1_700_000_000_000_000_000
 MS = 1_000_000
 ORDER_TRACES, HEALTH_TRACES, QUERIES = 30, 25, 8
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """The CLI points perfkit's logger at its stderr; put it back afterwards."""
-    logger = logging.getLogger("perfkit")
-    saved = (logger.handlers[:], logger.level, logger.propagate)
-    yield
-    logger.handlers[:], logger.level, logger.propagate = saved
 
 
 @pytest.fixture(autouse=True)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import io
-import logging
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +20,6 @@ from perfkit.ingest.results import FileResult
 from perfkit.store import Store
 
 OtlpWriter = Callable[..., Path]
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """The CLI points perfkit's logger at its stderr; put it back afterwards."""
-    logger = logging.getLogger("perfkit")
-    saved = (logger.handlers[:], logger.level, logger.propagate)
-    yield
-    logger.handlers[:], logger.level, logger.propagate = saved
 
 
 def spans(n_traces: int) -> list[dict[str, Any]]:
