@@ -21,15 +21,14 @@ import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import orjson
 import pytest
 import sqlalchemy as sa
 
 from perfkit.ingest.schema import COLUMN_NAMES, SpanRow
-
-REQUIRE_DB = os.environ.get("PERFKIT_REQUIRE_DB") == "1"
+from tests.require_db import unavailable
 
 POSTGRES_ADMIN = sa.URL.create(
     "postgresql+psycopg",
@@ -47,12 +46,6 @@ MYSQL_ADMIN = sa.URL.create(
 )
 
 
-def _unavailable(reason: str) -> NoReturn:
-    if REQUIRE_DB:
-        pytest.fail(f"{reason}; PERFKIT_REQUIRE_DB=1 forbids skipping", pytrace=False)
-    pytest.skip(reason)
-
-
 def _admin_engine(url: sa.URL, server: str) -> sa.Engine:
     try:
         engine = sa.create_engine(
@@ -61,10 +54,10 @@ def _admin_engine(url: sa.URL, server: str) -> sa.Engine:
         with engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
     except ModuleNotFoundError as error:
-        _unavailable(f"the {server} driver {error.name} is not installed")
+        unavailable(f"the {server} driver {error.name} is not installed")
     except sa.exc.DBAPIError as error:
         reason = str(error.orig).strip().splitlines()[0]
-        _unavailable(f"{server} at {url.host}:{url.port} is not reachable: {reason}")
+        unavailable(f"{server} at {url.host}:{url.port} is not reachable: {reason}")
     return engine
 
 

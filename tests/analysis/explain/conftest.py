@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-REQUIRE_DB = os.environ.get("PERFKIT_REQUIRE_DB") == "1"
 BOOKS = 4000
 AUTHORS = 100
 
@@ -89,13 +87,6 @@ class AppDb:
             state["file"] = hashlib.sha256(self.path.read_bytes()).hexdigest()
             state["files"] = sorted(p.name for p in self.path.parent.iterdir())
         return state
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip for a missing server feature; fail instead under PERFKIT_REQUIRE_DB=1."""
-    if REQUIRE_DB:
-        pytest.fail(f"{reason}; PERFKIT_REQUIRE_DB=1 forbids skipping", pytrace=False)
-    pytest.skip(reason)
 
 
 def _populate(engine: sa.Engine) -> None:

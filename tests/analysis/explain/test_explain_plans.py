@@ -7,8 +7,9 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
 from perfkit.analysis.explain import FullScan, PlanReport, explain_statement
+from tests.require_db import unavailable
 
-from .conftest import AppDb, unavailable
+from .conftest import AppDb
 
 # As SQLAlchemy writes them: multi-line, aliased tables and labelled columns.
 BY_AUTHOR = {
