@@ -45,19 +45,13 @@ CONTENDERS = (
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated OTLP JSON Lines file of 10,000 spans."""
     path = tmp_path_factory.mktemp("bench") / "spans.jsonl"
-    subprocess.run(
-        [
-            sys.executable,
-            str(BENCH / "generate.py"),
-            "--spans",
-            str(SPANS),
-            "-o",
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    _generate(path)
     return path
+
+
+def _generate(path: Path) -> None:
+    command = [sys.executable, str(BENCH / "generate.py"), "--spans", str(SPANS)]
+    subprocess.run([*command, "-o", str(path)], check=True, capture_output=True)
 
 
 @pytest.mark.slow
@@ -106,18 +100,7 @@ def test_benchmark_script_measures_every_contender(
 
 def test_generator_is_deterministic_and_exact(sample: Path, tmp_path: Path) -> None:
     again = tmp_path / "again.jsonl"
-    subprocess.run(
-        [
-            sys.executable,
-            str(BENCH / "generate.py"),
-            "--spans",
-            str(SPANS),
-            "-o",
-            str(again),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    _generate(again)
     assert again.read_bytes() == sample.read_bytes()
     spans = reference.read_spans(sample)
     assert len(spans) == SPANS
