@@ -187,17 +187,12 @@ def _label_for(paths: Sequence[str]) -> str:
 
 
 def _app_db_url(app_db: str | None) -> str | None:
-    """``--app-db`` as a URL: a file path becomes a sqlite:/// URL."""
-    if app_db is None or "://" in app_db:
-        return app_db
-    path = Path(app_db)
-    if not path.is_file():
-        raise InputError(
-            app_db,
-            "no such SQLite file for --app-db; give the application database's "
-            "file, or a URL such as postgresql://user@127.0.0.1/shop",
-        )
-    return f"sqlite:///{path.resolve()}"
+    """``--app-db`` as a URL, checked before any trace is read."""
+    if app_db is None:
+        return None
+    from perfkit.analysis.explain import as_url
+
+    return as_url(app_db)
 
 
 def _require_requests(run: Run, paths: Sequence[str]) -> None:

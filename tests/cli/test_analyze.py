@@ -250,7 +250,7 @@ def test_a_missing_app_db_file_is_bad_input(traces: Path) -> None:
     result = run(str(traces), "--app-db", "nope.db")
 
     assert result.exit_code == 2
-    assert "nope.db: no such SQLite file for --app-db" in result.stderr
+    assert "--app-db 'nope.db': no such SQLite file" in result.stderr
 
 
 def test_markdown_to_stdout_replaces_the_summary(traces: Path) -> None:

@@ -36,6 +36,7 @@ from perfkit.analysis.explain._report import (
 )
 from perfkit.analysis.explain._session import (
     TableInfo,
+    as_url,
     connect,
     driver_message,
     mask_url,
@@ -52,7 +53,14 @@ from perfkit.analysis.sqlinfo import (
     table_aliases,
 )
 
-__all__ = ["FullScan", "IndexProposal", "PlanReport", "explain_statement", "mask_url"]
+__all__ = [
+    "FullScan",
+    "IndexProposal",
+    "PlanReport",
+    "as_url",
+    "explain_statement",
+    "mask_url",
+]
 
 logger = logging.getLogger(__name__)
 

@@ -51,12 +51,32 @@ def mask_url(url: str | URL) -> str:
     return _SECRET_QUERY.sub(r"\1***", text)
 
 
+def as_url(app_db: str) -> str:
+    """The application database as a URL: a plain file path is a SQLite file.
+
+    Raises:
+        AppDatabaseError: A path that is not an existing file.
+    """
+    if "://" in app_db:
+        return app_db
+    path = Path(app_db)
+    if not path.is_file():
+        raise AppDatabaseError(
+            f"--app-db {app_db!r}: no such SQLite file; give the application "
+            "database's file, or a URL such as postgresql://user@127.0.0.1/shop"
+        )
+    return f"sqlite:///{path.resolve()}"
+
+
 def parse_url(app_db_url: str) -> tuple[URL, str]:
     """The URL with perfkit's driver, and the backend name.
+
+    ``app_db_url`` may also be the path of a SQLite file (see :func:`as_url`).
 
     Raises:
         AppDatabaseError: The URL does not parse or names another database.
     """
+    app_db_url = as_url(app_db_url)
     try:
         url = make_url(app_db_url)
     except (ArgumentError, ValueError):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+from pathlib import Path
 
 import pytest
 
-from perfkit.analysis.explain import explain_statement, mask_url
+from perfkit.analysis.explain import as_url, explain_statement, mask_url
 from perfkit.errors import AppDatabaseError
 
 from .conftest import AppDb
@@ -34,7 +36,8 @@ def test_mask_url_hides_passwords(url: str, masked: str) -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("not a url", "is not a database URL"),
+        ("not a url", "no such SQLite file"),
+        ("sqlite:/only-one-slash://x", "is not a database URL"),
         ("oracle://scott:tiger@127.0.0.1/orcl", "not oracle"),
         ("sqlite://", "give the application's SQLite file"),
         ("sqlite:///no/such/dir/app.db", "no such file"),
@@ -87,3 +90,11 @@ def test_a_read_only_sqlite_file_can_be_explained(sqlite_app: AppDb) -> None:
     assert report is not None
     assert report.full_scans[0].table == "books"
     assert sqlite_app.snapshot() == before
+
+
+def test_a_sqlite_file_path_is_taken_as_its_url(tmp_path: Path) -> None:
+    database = tmp_path / "app.db"
+    sqlite3.connect(database).close()
+
+    assert as_url(str(database)) == f"sqlite:///{database.resolve()}"
+    assert as_url("postgresql://app@h/shop") == "postgresql://app@h/shop"
