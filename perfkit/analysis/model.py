@@ -29,7 +29,8 @@ SCHEMA_VERSION = "1.0"
 #: ``Run.endpoints()``), one row per (service, endpoint), worst p95 first and the
 #: endpoints without enough data last. ``error_rate`` is the fraction of requests
 #: with status ERROR or HTTP >= 500; ``client_error_rate`` the HTTP 4xx fraction.
-#: ``rank`` is 1..N for the top endpoints by p95 among those with enough data.
+#: ``rank`` orders by p95 every endpoint with enough data (1 is the slowest) and
+#: is NA for the others; the first ``top`` of them are the top endpoints.
 ENDPOINT_COLUMNS = (
     "service",
     "endpoint",
