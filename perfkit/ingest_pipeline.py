@@ -19,17 +19,22 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from perfkit.errors import ConfigError, InputError, PerfkitError, StoreError
-from perfkit.ingest import expand_paths, is_trace_file, read_spans, sniff_format
+from perfkit.ingest import (
+    expand_paths,
+    is_trace_file,
+    read_span_batches,
+    sniff_format,
+)
 from perfkit.ingest.results import FileResult, ReadContext
-from perfkit.ingest.schema import COLUMN_INDEX, SpanRow
 from perfkit.store import Store, is_retryable, open_store
 from perfkit.store.columnar import SPAN_KEY, SpanFrameBuilder
 
@@ -42,9 +47,6 @@ DbArg = Store | str | os.PathLike[str] | sa.URL
 
 DEFAULT_RUN = "default"
 BATCH_SIZE = 20_000
-_TRACE, _SERVICE, _ENDPOINT = (
-    itemgetter(COLUMN_INDEX[name]) for name in ("trace_id", "service_name", "endpoint")
-)
 
 
 class IngestProgress(Protocol):
@@ -77,17 +79,32 @@ class _Totals:
     services: set[object] = field(default_factory=set)
     endpoints: set[tuple[object, object]] = field(default_factory=set)
 
-    def count(self, batch: Sequence[SpanRow]) -> None:
-        self.traces.update(map(_TRACE, batch))
-        self.services.update(map(_SERVICE, batch))
+    def count(self, batch: pa.RecordBatch) -> None:
+        self.traces.update(_distinct(batch, "trace_id"))
+        self.services.update(_distinct(batch, "service_name"))
         # An endpoint belongs to a service: the same route in two is two.
-        pairs = zip(map(_SERVICE, batch), map(_ENDPOINT, batch), strict=True)
-        self.endpoints.update(pairs)
+        pairs = (
+            pa.Table.from_batches([batch.select(["service_name", "endpoint"])])
+            .group_by(["service_name", "endpoint"])
+            .aggregate([])
+        )
+        self.endpoints.update(
+            zip(
+                pairs.column("service_name").to_pylist(),
+                pairs.column("endpoint").to_pylist(),
+                strict=True,
+            )
+        )
 
     def merge(self, other: _Totals) -> None:
         self.traces |= other.traces
         self.services |= other.services
         self.endpoints |= other.endpoints
+
+
+def _distinct(batch: pa.RecordBatch, column: str) -> list[object]:
+    values: list[object] = pc.unique(batch.column(column)).to_pylist()
+    return values
 
 
 @dataclass
@@ -354,11 +371,13 @@ def _store_one(
             _gc_paused(),
             store.writer(run, path=str(path), size=size, format=fmt) as writer,
         ):
-            for batch in read_spans(path, ctx, batch_size=batch_size, format=fmt):
+            for batch in read_span_batches(
+                path, ctx, batch_size=batch_size, format=fmt
+            ):
                 writer.add(batch)
                 file_totals.count(batch)
                 if progress is not None:
-                    progress.advance(path, len(batch))
+                    progress.advance(path, batch.num_rows)
             writer.sha256 = digest.result()
     except InputError as error:
         return FileResult.from_error(error, size=size), error
@@ -402,11 +421,13 @@ def _read_one(
     try:
         fmt = sniff_format(path)
         with _gc_paused():
-            for batch in read_spans(path, ctx, batch_size=batch_size, format=fmt):
-                builder.add(batch)
-                traces.update(map(_TRACE, batch))
+            for batch in read_span_batches(
+                path, ctx, batch_size=batch_size, format=fmt
+            ):
+                builder.add_batch(batch)
+                traces.update(_distinct(batch, "trace_id"))
                 if progress is not None:
-                    progress.advance(path, len(batch))
+                    progress.advance(path, batch.num_rows)
     except InputError as error:
         return FileResult.from_error(error, size=size), error
     read = FileResult(

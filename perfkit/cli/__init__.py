@@ -20,7 +20,7 @@ import pyarrow as pa
 from perfkit import _logging
 from perfkit._version import __version__
 from perfkit.cli._common import CliState, err_console, handle_errors, json_logs
-from perfkit.store.columnar import MEMORY_POOL
+from perfkit.ingest.schema import MEMORY_POOL
 
 #: Command name -> "module:attribute" of its click command.
 COMMANDS = {

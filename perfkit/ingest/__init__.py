@@ -17,7 +17,12 @@ Typical use::
 
 from __future__ import annotations
 
-from perfkit.ingest._read import expand_paths, is_trace_file, read_spans
+from perfkit.ingest._read import (
+    expand_paths,
+    is_trace_file,
+    read_span_batches,
+    read_spans,
+)
 from perfkit.ingest.results import FileResult, ReadContext
 from perfkit.ingest.schema import SPAN_COLUMNS, SpanRow, rows_to_frame
 from perfkit.ingest.sniff import FORMATS, sniff_format
@@ -30,6 +35,7 @@ __all__ = [
     "SpanRow",
     "expand_paths",
     "is_trace_file",
+    "read_span_batches",
     "read_spans",
     "rows_to_frame",
     "sniff_format",

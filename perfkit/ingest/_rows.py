@@ -27,8 +27,8 @@ from perfkit.ingest.semconv import normalise
 #: The service name of a resource without ``service.name``, as the OpenTelemetry
 #: SDKs default it.
 UNKNOWN_SERVICE: Final = "unknown_service"
-# Where an Elastic-style composite span says how many spans it stands for.
-_COMPOSITE_KEYS: Final = ("composite.count", "span.composite.count")
+#: Where an Elastic-style composite span says how many spans it stands for.
+COMPOSITE_KEYS: Final = ("composite.count", "span.composite.count")
 
 
 class BadSpan(Exception):
@@ -140,7 +140,7 @@ def composite_count(attributes: Mapping[str, Any], explicit: object = None) -> i
     """How many real spans a span stands for: 1 unless it is a composite."""
     value = explicit
     if value is None and attributes:
-        for key in _COMPOSITE_KEYS:
+        for key in COMPOSITE_KEYS:
             value = attributes.get(key)
             if value is not None:
                 break

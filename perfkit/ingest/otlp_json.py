@@ -15,8 +15,8 @@ keys, lowercase hex ids, string values) is kept to plain dict lookups.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, BinaryIO, Final
+from collections.abc import Iterable, Iterator
+from typing import Any, Final
 
 import orjson
 
@@ -200,15 +200,24 @@ class DocumentReader:
         return cached
 
 
-def read_lines(stream: BinaryIO, ctx: ReadContext) -> Iterator[list[SpanRow]]:
+def read_lines(
+    stream: Iterable[bytes],
+    ctx: ReadContext,
+    *,
+    first_line: int = 1,
+    reader: DocumentReader | None = None,
+) -> Iterator[list[SpanRow]]:
     """Rows of a JSON Lines file, one list per line that holds spans.
 
     A line that is not JSON is a bad record; when it is the last line and has
     no newline it is reported as truncated and retryable, since the file may
     still be being written.
+
+    ``first_line`` numbers the first line, for reading part of a file; a
+    ``reader`` already used on the file's other parts shares its resources.
     """
-    reader = DocumentReader(ctx)
-    for number, line in enumerate(stream, 1):
+    reader = reader or DocumentReader(ctx)
+    for number, line in enumerate(stream, first_line):
         if number == 1 and line.startswith(_UTF8_BOM):
             line = line[len(_UTF8_BOM) :]
         try:

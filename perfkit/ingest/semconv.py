@@ -47,7 +47,13 @@ from perfkit.ingest._semconv_rules import (
 )
 from perfkit.ingest.schema import COLUMN_INDEX, COLUMN_NAMES, KIND_SERVER
 
-__all__ = ["NORMALISED_COLUMNS", "Normalised", "normalise", "strip_port"]
+__all__ = [
+    "NORMALISED_COLUMNS",
+    "NORMALISE_KEYS",
+    "Normalised",
+    "normalise",
+    "strip_port",
+]
 
 #: The normalised columns, in row order, that :func:`normalise` returns: the
 #: run of span columns from ``http_method`` to ``endpoint``.
@@ -73,6 +79,11 @@ _KNOWN_KEYS: Final = frozenset(
         *NAMESPACE_KEYS,
     )
 )
+#: Every attribute key :func:`normalise` reads: its result depends on these
+#: keys' values, the span kind being SERVER or not, and a SERVER span's name,
+#: and on nothing else. Readers that normalise each distinct combination once
+#: rely on it.
+NORMALISE_KEYS: Final = _KNOWN_KEYS | {"http.request.method_original"}
 _ONLY_TEXT: Final = frozenset({str})
 _PLAN_LIMIT: Final = 10_000
 _NONE_INDEX: Final = -2  # in the fetched values, followed by None...

@@ -21,45 +21,18 @@ import pandas as pd
 import pyarrow as pa
 
 from perfkit.ingest.schema import (
+    ARROW_SCHEMA as SCHEMA,
+)
+from perfkit.ingest.schema import (
     CATEGORICAL_COLUMNS,
-    COLUMN_NAMES,
+    MEMORY_POOL,
     SPAN_COLUMNS,
     SpanRow,
     categorical,
     empty_frame,
+    record_batch,
 )
 
-_ARROW_TYPES: dict[str, pa.DataType] = {
-    "str": pa.large_string(),
-    "int8": pa.int8(),
-    "int32": pa.int32(),
-    "Int32": pa.int32(),
-    "int64": pa.int64(),
-}
-
-#: The Arrow schema of a span record batch, in the order of SPAN_COLUMNS.
-SCHEMA = pa.schema(
-    [
-        pa.field(name, _ARROW_TYPES[dtype], nullable=dtype in ("str", "Int32"))
-        for name, dtype in SPAN_COLUMNS.items()
-    ]
-)
-
-
-def _memory_pool() -> pa.MemoryPool:
-    # pyarrow's default pool, mimalloc, hands freed pages back to the OS at
-    # once and faults them in again on the next allocation: decoding a
-    # million-span run took 7 s with it and 0.7 s with jemalloc. The columns
-    # made here come from a pool of their own; the process default is left as
-    # the user set it.
-    try:
-        return pa.jemalloc_memory_pool()
-    except NotImplementedError:  # pragma: no cover - a pyarrow built without it
-        return pa.system_memory_pool()
-
-
-#: The memory pool for the span columns perfkit builds and decodes.
-MEMORY_POOL = _memory_pool()
 _IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd", use_threads=False)
 
 #: Rows converted to columns at a time when encoding.
@@ -67,16 +40,6 @@ SLICE_ROWS = 5_000
 
 #: The span identity: one row per (trace, span id, kind) in a run.
 SPAN_KEY = ["trace_id", "span_id", "kind"]
-
-
-def record_batch(rows: Sequence[SpanRow]) -> pa.RecordBatch:
-    """One Arrow record batch of span row tuples."""
-    columns = zip(*rows, strict=True) if rows else ([()] * len(COLUMN_NAMES))
-    arrays = [
-        pa.array(values, type=field.type, memory_pool=MEMORY_POOL)
-        for values, field in zip(columns, SCHEMA, strict=True)
-    ]
-    return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)
 
 
 class BlockEncoder:
@@ -93,12 +56,19 @@ class BlockEncoder:
 
     def add(self, rows: Sequence[SpanRow]) -> None:
         """Append rows to the current stream."""
+        for start in range(0, len(rows), SLICE_ROWS):
+            self._write(record_batch(rows[start : start + SLICE_ROWS]))
+
+    def add_batch(self, batch: pa.RecordBatch) -> None:
+        """Append a record batch of spans to the current stream."""
+        self._write(batch)
+
+    def _write(self, batch: pa.RecordBatch) -> None:
         if self._writer is None:
             self._sink = pa.BufferOutputStream()
             self._writer = pa.ipc.new_stream(self._sink, SCHEMA, options=_IPC_OPTIONS)
-        for start in range(0, len(rows), SLICE_ROWS):
-            self._writer.write_batch(record_batch(rows[start : start + SLICE_ROWS]))
-        self.rows += len(rows)
+        self._writer.write_batch(batch)
+        self.rows += batch.num_rows
 
     def finish(self) -> pa.Buffer:
         """The stream of every row added since the last finish; starts a new one."""

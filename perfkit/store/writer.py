@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine.interfaces import DBAPIConnection
 
@@ -57,8 +58,18 @@ class SpanWriter:
         #: Hex SHA-256 of the file, recorded when the transaction commits.
         self.sha256 = ""
 
-    def add(self, rows: Sequence[SpanRow]) -> InsertCounts:
-        """Write a batch of span rows; return how many were new and how many not."""
+    def add(self, spans: Sequence[SpanRow] | pa.RecordBatch) -> InsertCounts:
+        """Write a batch of spans, as row tuples or as a record batch.
+
+        Returns how many were new and how many the run already held.
+        """
+        if isinstance(spans, pa.RecordBatch):
+            batch = spans
+            rows: Sequence[SpanRow] = list(
+                zip(*(column.to_pylist() for column in batch.columns), strict=True)
+            )
+        else:
+            rows, batch = spans, None
         if not rows:
             return InsertCounts(0, 0)
         self._cursor.executemany(self._insert_spans, rows)
@@ -67,7 +78,10 @@ class SpanWriter:
         self.inserted += counts.inserted
         self.duplicates += counts.duplicates
 
-        self._block.add(rows)
+        if batch is None:
+            self._block.add(rows)
+        else:
+            self._block.add_batch(batch)
         if self._block.rows >= BLOCK_ROWS:
             self.flush()
         return counts
