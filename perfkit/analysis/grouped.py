@@ -44,12 +44,22 @@ def union_ns(
     finish = np.maximum(np.asarray(end, dtype=np.int64), begin)
     if codes.size == 0:
         return np.zeros(n_groups)
-    order = np.lexsort((begin, codes))
-    g, s, e = codes[order], begin[order], finish[order]
+    order = sort_by_group(codes, begin)
+    return union_sorted(codes[order], begin[order], finish[order], n_groups)
+
+
+def union_sorted(
+    groups: IntArray, start: IntArray, end: IntArray, n_groups: int
+) -> FloatArray:
+    """:func:`union_ns` of intervals already sorted by group, then start,
+    whose ends are at least their starts (int64 arrays)."""
+    g, s, e = groups, start, end
+    if g.size == 0:
+        return np.zeros(n_groups)
 
     # Each interval adds only the part past the furthest end seen so far in
     # its group: this is the sweep of a sorted interval union, vectorised.
-    reach = pd.Series(e).groupby(g).cummax().to_numpy()
+    reach = group_cummax(g, e)
     before = np.empty_like(reach)
     before[0] = np.iinfo(np.int64).min
     before[1:] = reach[:-1]
@@ -67,10 +77,69 @@ def _sorted_groups(
 ) -> tuple[FloatArray, IntArray, IntArray]:
     codes = np.asarray(groups, dtype=np.int64)
     numbers = np.asarray(values, dtype=np.float64)
-    order = np.lexsort((numbers, codes))
+    # Sorted by value, then stably by group: the values of each group in
+    # order, as one lexsort gives them, in half its time.
+    by_value = np.argsort(numbers)
+    order = by_value[np.argsort(_narrow(codes[by_value], n_groups), kind="stable")]
     counts = np.bincount(codes, minlength=n_groups).astype(np.int64)
     offsets = np.cumsum(counts) - counts
     return numbers[order], counts, offsets
+
+
+def _narrow(codes: IntArray, n_groups: int) -> npt.NDArray[np.signedinteger]:
+    """Codes in the smallest integer type that holds them: numpy sorts 16-bit
+    integers by radix, in linear time."""
+    for kind in (np.int16, np.int32):
+        if n_groups <= np.iinfo(kind).max:
+            return codes.astype(kind)
+    return codes
+
+
+def _offset_key(codes: IntArray, values: IntArray) -> tuple[IntArray, int, int] | None:
+    """One int64 per element ordering by (code, value): the code in the high
+    bits, the value's offset from the smallest in the low ones. None when the
+    two do not fit 63 bits together (or a code is negative).
+
+    Returns:
+        The keys, the shift of the codes and the smallest value.
+    """
+    if codes.size == 0 or int(codes.min()) < 0:
+        return None
+    low, high = int(values.min()), int(values.max())
+    shift = (high - low).bit_length()
+    if int(codes.max()).bit_length() + shift > 62:
+        return None
+    return (codes << np.int64(shift)) | (values - np.int64(low)), shift, low
+
+
+def sort_by_group(codes: IntArray, values: IntArray) -> IntArray:
+    """The order sorting elements by group code, then by value (integers).
+
+    The same order as ``np.lexsort((values, codes))``, ties kept in input
+    order, but computed as one sort of int64 keys where they fit.
+    """
+    found = _offset_key(codes, values)
+    if found is None:
+        return np.lexsort((values, codes))
+    return np.argsort(found[0], kind="stable")
+
+
+def group_cummax(codes: IntArray, values: IntArray) -> IntArray:
+    """The running maximum of integer values within each group, for elements
+    already sorted by group code (each group's elements contiguous and the
+    codes ascending).
+
+    With the code in the high bits of one key, a running maximum over the
+    whole array never carries a value over into the next group.
+    """
+    found = _offset_key(codes, values)
+    if found is None:
+        return np.asarray(
+            pd.Series(values).groupby(codes).cummax().to_numpy(), dtype=np.int64
+        )
+    keys, shift, low = found
+    running: IntArray = np.maximum.accumulate(keys)
+    return (running - (codes << np.int64(shift))) + np.int64(low)
 
 
 def percentiles(
@@ -172,6 +241,13 @@ def _small_codes(column: npt.ArrayLike | pd.Series) -> tuple[IntArray, int]:
     if isinstance(column, pd.Series) and isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy().astype(np.int64) + 1
         return codes, len(column.cat.categories) + 1
+    if isinstance(column, pd.Series) and not (
+        isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu"
+    ):
+        # Text and nullable columns are factorised as they are: converting
+        # Arrow strings to Python objects first costs more than the factorising.
+        text_codes, text_uniques = pd.factorize(column)
+        return text_codes.astype(np.int64) + 1, len(text_uniques) + 1
     values = column.to_numpy() if isinstance(column, pd.Series) else np.asarray(column)
     if values.dtype.kind in "iu" and values.size:
         low, high = int(values.min()), int(values.max())

@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from perfkit.analysis.grouped import group_codes, percentile_ci, percentiles, union_ns
+from perfkit.analysis.grouped import (
+    group_codes,
+    group_cummax,
+    percentile_ci,
+    percentiles,
+    sort_by_group,
+    union_ns,
+)
 
 
 def test_union_counts_overlap_once_and_keeps_groups_apart() -> None:
@@ -150,3 +157,46 @@ def test_group_codes_agree_with_tuples(rows: list[tuple[int, str]]) -> None:
     expected = [seen.setdefault(r, len(seen)) for r in rows]
     assert codes.tolist() == expected
     assert first.tolist() == [rows.index(r) for r in seen]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.integers(-50, 50)), max_size=40),
+    st.booleans(),
+)
+def test_sort_by_group_is_lexsort(rows: list[tuple[int, int]], wide: bool) -> None:
+    codes = np.array([r[0] for r in rows], dtype=np.int64)
+    # Wide values do not fit one key with the codes: the lexsort is used.
+    values = np.array([r[1] * (2**56 if wide else 1) for r in rows], dtype=np.int64)
+    assert sort_by_group(codes, values).tolist() == np.lexsort((values, codes)).tolist()
+
+
+def test_sort_by_group_by_hand() -> None:
+    # (1,5) (0,9) (1,2) (0,9): group 0 first, ties in input order.
+    order = sort_by_group(np.array([1, 0, 1, 0]), np.array([5, 9, 2, 9]))
+    assert order.tolist() == [1, 3, 2, 0]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 4), st.integers(-(2**40), 2**40)), max_size=40),
+    st.booleans(),
+)
+def test_group_cummax_matches_a_loop(rows: list[tuple[int, int]], wide: bool) -> None:
+    rows = sorted(rows, key=lambda r: r[0])  # grouped, codes ascending
+    codes = np.array([r[0] for r in rows], dtype=np.int64)
+    values = np.array([r[1] * (2**22 if wide else 1) for r in rows], dtype=np.int64)
+    expected: list[int] = []
+    for i, (code, value) in enumerate(zip(codes, values, strict=True)):
+        same = i > 0 and codes[i - 1] == code
+        expected.append(max(expected[-1], int(value)) if same else int(value))
+    assert group_cummax(codes, values).tolist() == expected
+
+
+def test_group_codes_of_arrow_text_and_nullable_integers() -> None:
+    text = pd.Series(["b", None, "a", "b", None], dtype="string")
+    numbers = pd.Series([1, 1, pd.NA, 1, 1], dtype="Int64")
+    codes, first = group_codes(text, numbers)
+    # (b,1) (NA,1) (a,NA) (b,1) (NA,1)
+    assert codes.tolist() == [0, 1, 2, 0, 1]
+    assert first.tolist() == [0, 1, 2]
