@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pandas as pd
 import pytest
 
 from perfkit.analysis.tree import build_tree
-from perfkit.ingest.schema import KIND_SERVER, empty_frame
+from perfkit.ingest.schema import (
+    COLUMN_NAMES,
+    KIND_INTERNAL,
+    KIND_SERVER,
+    empty_frame,
+    rows_to_frame,
+)
 from tests.analysis.builders import Spans
 
 
@@ -97,3 +104,67 @@ def test_empty_frame() -> None:
     tree = build_tree(empty_frame())
     assert tree.parent.size == 0
     assert tree.request.size == 0
+
+
+def id_frame(rows: list[tuple[str, str, str | None]]) -> pd.DataFrame:
+    """A span frame of (trace id, span id, parent id) rows, INTERNAL spans."""
+    records = []
+    for trace_id, span_id, parent_id in rows:
+        record: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
+        record.update(
+            trace_id=trace_id,
+            span_id=span_id,
+            parent_span_id=parent_id,
+            name="work",
+            kind=KIND_INTERNAL,
+            start_ns=0,
+            end_ns=1,
+            status_code=0,
+            service_name="shop",
+            composite_count=1,
+        )
+        records.append(tuple(record[c] for c in COLUMN_NAMES))
+    return rows_to_frame(records)
+
+
+T1, T2 = "a" * 32, "b" * 32
+S1, S2, S3 = "1" * 16, "2" * 16, "3" * 16
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        # Plain ids: parents by number.
+        ([(T1, S1, None), (T1, S2, S1), (T1, S3, S2)], [-1, 0, 1]),
+        # A parent that is not in the trace, and one that is only in another.
+        ([(T1, S1, None), (T1, S2, S3), (T2, S3, None)], [-1, -1, -1]),
+        # The same span id in two traces: each child finds its own trace's.
+        (
+            [(T2, S1, None), (T1, S1, None), (T1, S2, S1), (T2, S3, S1)],
+            [-1, -1, 1, 0],
+        ),
+        # A span id twice in one trace (Zipkin's shared client and server
+        # span): the first row carrying it.
+        ([(T1, S1, None), (T1, S1, None), (T1, S2, S1)], [-1, -1, 0]),
+        # Ids of other lengths take the general path.
+        ([("t", "s1", None), ("t", "s2", "s1"), ("t", "s3", "s2")], [-1, 0, 1]),
+        ([(T1, S1, None), (T1, "22", S1), (T1, S3, "22")], [-1, 0, 1]),
+    ],
+)
+def test_parents_whatever_the_path(
+    rows: list[tuple[str, str, str | None]], expected: list[int]
+) -> None:
+    assert build_tree(id_frame(rows)).parent.tolist() == expected
+
+
+def test_which_rows_take_the_numeric_path() -> None:
+    from perfkit.analysis.tree import _parents_by_number
+
+    plain = id_frame([(T1, S1, None), (T1, S2, S1), (T2, S3, S2)])
+    assert _parents_by_number(plain) is None  # S2 is found, but in T1
+    plain = id_frame([(T1, S1, None), (T1, S2, S1), (T2, S3, None)])
+    assert _parents_by_number(plain) is not None
+    across = id_frame([(T2, S1, None), (T1, S1, None), (T1, S2, S1)])
+    assert _parents_by_number(across) is None  # S1's first row is in T2
+    short = id_frame([("t", "s1", None), ("t", "s2", "s1")])
+    assert _parents_by_number(short) is None
