@@ -620,8 +620,11 @@ def template_urls(urls: pd.Series) -> pd.Series:
     # Vectorised passes first (RE2, through pyarrow) on the distinct URLs, so
     # URLs that differ only in ids or the query string fall together before
     # the per-URL work.
-    trimmed = urls.astype("string").str.replace(r"[?#].*$", "", regex=True)
-    codes, distinct = pd.factorize(trimmed)
+    # The query string is cut from each distinct URL, not from every row.
+    raw_codes, raw = pd.factorize(urls.astype("string"))
+    trimmed = pd.Series(raw, dtype="string").str.replace(r"[?#].*$", "", regex=True)
+    trimmed_codes, distinct = pd.factorize(trimmed)
+    codes = np.where(raw_codes >= 0, trimmed_codes[raw_codes] if len(raw) else -1, -1)
     found = pd.Series(distinct, dtype="string")
     authority = r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/]*)?"
     prefix = found.str.replace(authority + ".*$", r"\1", regex=True)

@@ -32,12 +32,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from perfkit.analysis._arrow import rows_containing
 from perfkit.analysis.fingerprint import (
     endpoint_template,
     fingerprint_statements,
     sqlglot_dialect,
     template_urls,
 )
+from perfkit.analysis.grouped import group_codes, sort_by_group
 from perfkit.analysis.tree import SpanTree
 from perfkit.ingest.schema import KIND_CLIENT, KIND_SERVER, STATUS_ERROR
 
@@ -94,18 +96,21 @@ def _requests(spans: pd.DataFrame) -> pd.DataFrame:
     status = pd.array(http, dtype="Float64").fillna(0).to_numpy(dtype=float)
     client_error = (status >= 400) & (status < 500)
     span_error = spans["status_code"].to_numpy()[rows] == STATUS_ERROR
-    endpoint = spans["endpoint"].iloc[rows].fillna(spans["name"].iloc[rows]).fillna("")
     # Without a route, the endpoint is the span's name, which may hold the
     # raw path: its ids are templated and its query string dropped, as for
-    # outgoing URLs, so /users/1 and /users/2 are one endpoint.
+    # outgoing URLs, so /users/1 and /users/2 are one endpoint. Worked out
+    # once per distinct (endpoint, name, routed), then spread over the rows.
+    given, name = spans["endpoint"].iloc[rows], spans["name"].iloc[rows]
     routed = spans["http_route"].iloc[rows].notna().to_numpy(dtype=bool)
+    combination, first = group_codes(given, name, routed)
+    endpoint = given.iloc[first].fillna(name.iloc[first]).fillna("")
     codes, names = pd.factorize(endpoint)
     templated = np.array([endpoint_template(str(n)) for n in names], dtype=object)
-    named = np.where(routed, endpoint.to_numpy(dtype=object), templated[codes])
+    named = np.where(routed[first], endpoint.to_numpy(dtype=object), templated[codes])
     return pd.DataFrame(
         {
             "service": pd.Categorical(spans["service_name"].iloc[rows].fillna("")),
-            "endpoint": pd.Categorical(named),
+            "endpoint": pd.Categorical(named).take(combination),
             "start_ns": start,
             "end_ns": end,
             "duration_ms": (end - start) / _NS_PER_MS,
@@ -174,9 +179,13 @@ def _recorded_parameters(
     """A hash of each call's recorded parameter values, or NA."""
     out = pd.array(np.zeros(len(rows), dtype=np.int64), dtype="Int64")
     out[:] = pd.NA
-    # Test the whole column first (vectorised), and copy only the few hits.
-    carrying = spans["attributes"].str.contains("parameter", regex=False)
-    hits = np.flatnonzero(carrying.fillna(False).to_numpy(dtype=bool)[rows])
+    # Test the whole column first (one search over its bytes), and copy only
+    # the few hits.
+    carrying = rows_containing(spans["attributes"], "parameter")
+    if carrying is None:
+        contains = spans["attributes"].str.contains("parameter", regex=False)
+        carrying = contains.fillna(False).to_numpy(dtype=bool)
+    hits = np.flatnonzero(carrying[rows])
     if hits.size == 0:
         return out
     attributes = spans["attributes"].iloc[rows[hits]].reset_index(drop=True)
@@ -192,15 +201,27 @@ def _duplicated(calls: pd.DataFrame) -> np.ndarray:
     but recorded by another instrumentation."""
     if calls.empty:
         return np.zeros(0, dtype=bool)
-    fingerprint = calls["fingerprint"].cat.codes.to_numpy()
-    order = np.lexsort(
-        (
-            -calls["end_ns"].to_numpy(),
-            calls["start_ns"].to_numpy(),
-            fingerprint,
-            calls["request"].to_numpy(),
+    fingerprint = calls["fingerprint"].cat.codes.to_numpy().astype(np.int64)
+    start = calls["start_ns"].to_numpy()
+    # By request and fingerprint as one number, then start: one sort of int64
+    # keys. Only where two calls of a group start together does the longer
+    # first rule need the full lexsort.
+    pair = (calls["request"].to_numpy() + 1) * (int(fingerprint.max()) + 2)
+    pair += fingerprint + 1
+    order = sort_by_group(pair, start)
+    ordered_pair, ordered_start = pair[order], start[order]
+    if np.any(
+        (ordered_pair[1:] == ordered_pair[:-1])
+        & (ordered_start[1:] == ordered_start[:-1])
+    ):
+        order = np.lexsort(
+            (
+                -calls["end_ns"].to_numpy(),
+                start,
+                fingerprint,
+                calls["request"].to_numpy(),
+            )
         )
-    )
     request = calls["request"].to_numpy()[order]
     fp = fingerprint[order]
     end = calls["end_ns"].to_numpy()[order]
@@ -234,12 +255,15 @@ def _http_calls(
         (kind == KIND_CLIENT) & ~is_db & addressed & (parent_kind != KIND_CLIENT)
     )
     calls = _calls(spans, rows, tree, requests)
-    cut = spans[["url", "server_address", "peer_service", "http_method"]].iloc[rows]
-
-    template = template_urls(cut["url"])
+    template = template_urls(spans["url"].iloc[rows])
+    # Method, host and template follow from the URL template, server address,
+    # peer service and method: worked out once per distinct combination.
+    columns = ["server_address", "peer_service", "http_method"]
+    combination, first = group_codes(template, *(spans[c].iloc[rows] for c in columns))
+    cut = spans[columns].iloc[rows[first]]
+    template = template.iloc[first]
     names = template.cat.categories
     code = template.cat.codes.to_numpy()
-    # Worked out once per distinct template, then spread over the calls.
     per_template = names.str.extract(r"^[a-z][a-z0-9+.-]*://([^/]+)", expand=False)
     hosts = np.concatenate([per_template.to_numpy(dtype=object), [None]])
     url_host = pd.Series(hosts[code], index=cut.index, dtype="string")  # -1: None
@@ -250,7 +274,8 @@ def _http_calls(
     relative = np.where(code >= 0, relative[code] if len(names) else False, False)
     text = text.where(~(relative & host.notna().to_numpy()), host + text).fillna(host)
     method = cut["http_method"].fillna("")
-    calls["method"] = pd.Categorical(method)
-    calls["host"] = pd.Categorical(host.fillna(""))
-    calls["template"] = pd.Categorical((method + " " + text.fillna("")).str.strip())
+    calls["method"] = pd.Categorical(method).take(combination)
+    calls["host"] = pd.Categorical(host.fillna("")).take(combination)
+    template_text = (method + " " + text.fillna("")).str.strip()
+    calls["template"] = pd.Categorical(template_text).take(combination)
     return calls
