@@ -16,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from perfkit.analysis._arrow import category_text
 from perfkit.analysis.detectors._base import Context
-from perfkit.analysis.grouped import group_codes, union_ns
+from perfkit.analysis.grouped import group_codes, sort_by_group, union_sorted
 from perfkit.ingest.schema import KIND_INTERNAL, KIND_UNSPECIFIED
 
 #: How many wrapper levels a call may be lifted through to find its loop.
@@ -45,13 +46,22 @@ GROUP_COLUMNS = (
 
 def anchors(calls: pd.DataFrame, context: Context) -> np.ndarray:
     """The span each call's repeats are grouped under (see the module docs)."""
+    found, _ = _anchors(
+        calls["request"].to_numpy(), calls["parent"].to_numpy(), calls["key"], context
+    )
+    return found
+
+
+def _anchors(
+    request: np.ndarray, parent_of: np.ndarray, key: pd.Series, context: Context
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """The anchors, and the group codes of (request, anchor, key) when the
+    last round computed them for these anchors (None after a last lift)."""
     kind = context.spans["kind"].to_numpy()
     parent = context.tree.parent
-    anchor = calls["parent"].to_numpy().copy()
-    request = calls["request"].to_numpy()
-    key = calls["key"]
+    anchor = parent_of.copy()
     for _ in range(MAX_LIFT):
-        codes, _first = group_codes(request, anchor, key)
+        codes, first = group_codes(request, anchor, key)
         alone = np.bincount(codes)[codes] == 1
         safe = np.maximum(anchor, 0)
         wrapper = (anchor >= 0) & (anchor != request)
@@ -59,9 +69,9 @@ def anchors(calls: pd.DataFrame, context: Context) -> np.ndarray:
         wrapper &= parent[safe] >= 0
         lift = alone & wrapper
         if not lift.any():
-            break
+            return anchor, (codes, first)
         anchor = np.where(lift, parent[safe], anchor)
-    return anchor
+    return anchor, None
 
 
 def repeat_groups(
@@ -88,36 +98,68 @@ def repeat_groups(
         the reused result) took as long as the longest.
     """
     keep = (calls["request"].to_numpy() >= 0) & calls["key"].notna().to_numpy()
-    calls = calls[keep]
-    if calls.empty:
+    rows = np.flatnonzero(keep)
+    if rows.size == 0:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in GROUP_COLUMNS})
-    anchor = anchors(calls, context) if within is None else within[keep]
-    request = calls["request"].to_numpy()
-    codes, first = group_codes(request, anchor, calls["key"])
+    request = calls["request"].to_numpy()[rows]
+    key = calls["key"].iloc[rows]
+    grouped = None
+    if within is None:
+        anchor, grouped = _anchors(
+            request, calls["parent"].to_numpy()[rows], key, context
+        )
+    else:
+        anchor = within[rows]
+    codes, first = grouped if grouped is not None else group_codes(request, anchor, key)
     n = len(first)
-    duration = calls["duration_ms"].to_numpy(dtype=np.float64)
-    params = calls["param_id"]
+    duration = calls["duration_ms"].to_numpy(dtype=np.float64)[rows]
+    start = calls["start_ns"].to_numpy()[rows]
+    end = calls["end_ns"].to_numpy()[rows]
+    weight = calls["weight"].to_numpy(dtype=np.float64)[rows]
 
-    out = pd.DataFrame({"request": request[first], "anchor": anchor[first]})
-    for column in ("key", "service", "endpoint"):
-        out[column] = calls[column].iloc[first].to_numpy(dtype=object)
-    out["example"] = calls.index.to_numpy()[first]
-    weight = calls["weight"].to_numpy(dtype=np.float64)
-    out["count"] = np.bincount(codes, weights=weight, minlength=n).astype(np.int64)
-    out["sum_ms"] = np.bincount(codes, weights=duration, minlength=n)
-    start, end = calls["start_ns"].to_numpy(), calls["end_ns"].to_numpy()
-    out["union_ms"] = union_ns(codes, start, end, n) / 1e6
-    out["first_start_ns"] = pd.Series(start).groupby(codes).min().to_numpy()
-    out["last_end_ns"] = pd.Series(end).groupby(codes).max().to_numpy()
-    out["window_ms"] = (out["last_end_ns"] - out["first_start_ns"]) / 1e6
-    out["max_ms"] = pd.Series(duration).groupby(codes).max().to_numpy()
+    # One sort by (group, start) serves the union, the first start, the last
+    # end and the longest call: each group's calls lie together in it.
+    order = sort_by_group(codes, start)
+    size = np.bincount(codes, minlength=n)
+    begins = np.cumsum(size) - size
+    sorted_start, sorted_end = start[order], end[order]
+    union = union_sorted(
+        codes[order], sorted_start, np.maximum(sorted_end, sorted_start), n
+    )
+    first_start = sorted_start[begins]
+    last_end = np.maximum.reduceat(sorted_end, begins)
+    max_ms = np.fmax.reduceat(duration[order], begins)
+
     # Distinct parameter values per group: the (group, value) pairs, counted.
+    params = calls["param_id"].iloc[rows]
     known = params.notna().to_numpy(dtype=bool)
-    _, pair_first = group_codes(codes, params)
-    firsts = pair_first[known[pair_first]]
-    out["distinct_params"] = np.bincount(codes[firsts], minlength=n)
-    out["params_known"] = np.bincount(codes, weights=~known, minlength=n) == 0
-    out["saved_ms"] = out["union_ms"] - out["max_ms"]
+    if known.any():
+        _, pair_first = group_codes(codes, params)
+        firsts = pair_first[known[pair_first]]
+        distinct = np.bincount(codes[firsts], minlength=n)
+    else:
+        distinct = np.zeros(n, dtype=np.int64)
+    union_ms = union / 1e6
+    out = pd.DataFrame(
+        {
+            "request": request[first],
+            "anchor": anchor[first],
+            "key": category_text(key, first),
+            "service": category_text(calls["service"], rows[first]),
+            "endpoint": category_text(calls["endpoint"], rows[first]),
+            "example": calls.index.to_numpy()[rows[first]],
+            "count": np.bincount(codes, weights=weight, minlength=n).astype(np.int64),
+            "sum_ms": np.bincount(codes, weights=duration, minlength=n),
+            "union_ms": union_ms,
+            "first_start_ns": first_start,
+            "last_end_ns": last_end,
+            "window_ms": (last_end - first_start) / 1e6,
+            "max_ms": max_ms,
+            "distinct_params": distinct,
+            "params_known": np.bincount(codes, weights=~known, minlength=n) == 0,
+            "saved_ms": union_ms - max_ms,
+        }
+    )
     return out
 
 

@@ -72,8 +72,9 @@ def statement_stats(context: Context) -> StatementStats:
     groups["p95_ms"] = percentiles(codes, duration, [95], n)[:, 0]
     groups["total_ms"] = np.bincount(codes, weights=duration, minlength=n)
     groups["mean_ms"] = groups["total_ms"] / np.bincount(codes, minlength=n)
-    by = pd.Series(calls["request"].to_numpy()).groupby(codes)
-    groups["requests_affected"] = by.nunique().to_numpy()
+    # Distinct requests per group: the (group, request) pairs, counted.
+    _, pairs = group_codes(codes, calls["request"].to_numpy())
+    groups["requests_affected"] = np.bincount(codes[pairs], minlength=n)
     slowest = pd.Series(duration).groupby(codes).idxmax().to_numpy()
     groups["example"] = calls.index.to_numpy()[slowest]
     return StatementStats(groups=groups, calls=calls.assign(code=codes))

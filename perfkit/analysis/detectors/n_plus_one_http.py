@@ -29,7 +29,8 @@ def detect(context: Context, found: Sequence[Finding]) -> list[Finding]:
     http = context.frames.http
     calls = http[(http["template"] != "").to_numpy(dtype=bool)]
     # Call parameters are never recorded: every repeat counts.
-    calls = calls.assign(key=calls["template"], param_id=pd.array([pd.NA] * len(calls)))
+    unknown = pd.Series(pd.NA, index=calls.index, dtype="Int64")
+    calls = calls.assign(key=calls["template"], param_id=unknown)
     groups = repeat_groups(calls, context)
     if groups.empty:
         return []
