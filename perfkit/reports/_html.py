@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from markupsafe import Markup
 
 from perfkit.reports._base import Renderer
-from perfkit.reports._templates import html_environment
 from perfkit.reports._view import build_view
 
 if TYPE_CHECKING:
@@ -26,8 +25,10 @@ class HtmlRenderer(Renderer):
     other_extensions = (".htm",)
 
     def render(self, analysis: Analysis) -> str:
+        # jinja2 is imported on first use: the terminal summary needs none.
         # matplotlib takes a while to import; only this report needs it.
         from perfkit.reports._charts import p95_chart
+        from perfkit.reports._templates import html_environment
 
         view = build_view(analysis)
         chart = p95_chart(view.top)
