@@ -47,6 +47,9 @@ DbArg = Store | str | os.PathLike[str] | sa.URL
 
 DEFAULT_RUN = "default"
 BATCH_SIZE = 20_000
+#: Bytes of OTLP JSON Lines read into columns at a time when storing: ingest
+#: streams, so it keeps its chunks smaller than a read into memory does.
+INGEST_CHUNK_BYTES = 4 << 20
 
 
 class IngestProgress(Protocol):
@@ -372,7 +375,11 @@ def _store_one(
             store.writer(run, path=str(path), size=size, format=fmt) as writer,
         ):
             for batch in read_span_batches(
-                path, ctx, batch_size=batch_size, format=fmt
+                path,
+                ctx,
+                batch_size=batch_size,
+                format=fmt,
+                chunk_bytes=INGEST_CHUNK_BYTES,
             ):
                 writer.add(batch)
                 file_totals.count(batch)

@@ -280,9 +280,13 @@ def _batch(
     table: pa.Table, resources: dict[str, tuple[str, str]] | None
 ) -> pa.RecordBatch:
     spans = _Spans(table)
+    cache = resources if resources is not None else {}
     if not len(spans.spans):
+        # The row reader reads a resource even when it has no spans, and
+        # rejects a bad one: so must this.
+        spans.resource_columns(cache)
         return _empty(SCHEMA)
-    columns = spans.columns(resources if resources is not None else {})
+    columns = spans.columns(cache)
     arrays = [
         pc.cast(columns[name], field.type, memory_pool=MEMORY_POOL)
         for name, field in zip(COLUMN_NAMES, SCHEMA, strict=True)
@@ -423,7 +427,9 @@ class _Spans:
         out["status_message"] = pc.if_else(
             pc.equal(message, ""), pa.scalar(None, pa.string()), message
         )
-        out["service_name"], out["resource_attributes"] = self._resources(resources)
+        out["service_name"], out["resource_attributes"] = self.resource_columns(
+            resources
+        )
         scope = pc.struct_field(self.scopes, "scope")
         for column, key in (("scope_name", "name"), ("scope_version", "version")):
             values = pc.struct_field(scope, key)
@@ -439,9 +445,10 @@ class _Spans:
         out["links"] = _nested_json(self.field("links"), _links)
         return out
 
-    def _resources(
+    def resource_columns(
         self, cache: dict[str, tuple[str, str]]
     ) -> tuple[pa.Array, pa.Array]:
+        """Each span's service name and resource attributes JSON."""
         resource = pc.struct_field(self.resources, "resource")
         items = _AttributeItems(pc.struct_field(resource, "attributes"), len(resource))
         encoded = items.json().dictionary_encode()

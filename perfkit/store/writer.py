@@ -8,7 +8,7 @@ span. Each row batch is also kept as an Arrow record batch, written to
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import pyarrow as pa
@@ -20,6 +20,13 @@ from perfkit.store.columnar import BlockEncoder
 
 #: Spans gathered, compressed, before a block of Arrow batches is written.
 BLOCK_ROWS = 100_000
+#: Spans of a record batch turned into row tuples and inserted at a time.
+_INSERT_ROWS = 5_000
+
+
+def _row_tuples(batch: pa.RecordBatch) -> list[SpanRow]:
+    """A record batch of spans as row tuples, in the order of SPAN_COLUMNS."""
+    return list(zip(*(column.to_pylist() for column in batch.columns), strict=True))
 
 
 class InsertCounts(NamedTuple):
@@ -64,22 +71,28 @@ class SpanWriter:
         Returns how many were new and how many the run already held.
         """
         if isinstance(spans, pa.RecordBatch):
-            batch = spans
-            rows: Sequence[SpanRow] = list(
-                zip(*(column.to_pylist() for column in batch.columns), strict=True)
+            batch: pa.RecordBatch | None = spans
+            total = spans.num_rows
+            # Row tuples a slice at a time: a whole chunk of them at once
+            # would hold every value of it as a Python object.
+            slices: Iterator[Sequence[SpanRow]] = (
+                _row_tuples(spans.slice(start, _INSERT_ROWS))
+                for start in range(0, total, _INSERT_ROWS)
             )
         else:
-            rows, batch = spans, None
-        if not rows:
+            batch, total, slices = None, len(spans), iter([spans])
+        if not total:
             return InsertCounts(0, 0)
-        self._cursor.executemany(self._insert_spans, rows)
-        inserted = self._cursor.rowcount
-        counts = InsertCounts(inserted, len(rows) - inserted)
+        inserted = 0
+        for rows in slices:
+            self._cursor.executemany(self._insert_spans, rows)
+            inserted += self._cursor.rowcount
+        counts = InsertCounts(inserted, total - inserted)
         self.inserted += counts.inserted
         self.duplicates += counts.duplicates
 
         if batch is None:
-            self._block.add(rows)
+            self._block.add(spans)
         else:
             self._block.add_batch(batch)
         if self._block.rows >= BLOCK_ROWS:

@@ -365,3 +365,21 @@ def test_url_hosts_by_hand() -> None:
         None,
         "école.fr",
     ]
+
+
+def test_a_bad_resource_without_spans_is_an_error_both_ways() -> None:
+    line = orjson.dumps(
+        {
+            "resourceSpans": [
+                {
+                    "resource": {
+                        "attributes": [{"key": "n", "value": {"intValue": "x"}}]
+                    },
+                    "scopeSpans": [{"spans": []}],
+                }
+            ]
+        }
+    )
+    with pytest.raises(columnar.Declined):
+        columnar.chunk_batch(line + b"\n")
+    check_same(line + b"\n")
