@@ -49,7 +49,7 @@ DEFAULT_RUN = "default"
 BATCH_SIZE = 20_000
 #: Bytes of OTLP JSON Lines read into columns at a time when storing: ingest
 #: streams, so it keeps its chunks smaller than a read into memory does.
-INGEST_CHUNK_BYTES = 4 << 20
+INGEST_CHUNK_BYTES = 2 << 20
 
 
 class IngestProgress(Protocol):

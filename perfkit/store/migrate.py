@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 
 from perfkit.errors import StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 logger = logging.getLogger(__name__)
 
 #: The folder holding env.py and the versions.
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: The newest revision in ``migrations/versions``, known without importing
+#: Alembic (half a second): a store already at it opens without Alembic. A
+#: test checks it against Alembic's own answer.
+HEAD: Final = "0001"
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
@@ -30,6 +34,8 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 
     ``connection``, when given, is the open connection env.py migrates.
     """
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -38,7 +44,9 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
-    """The newest revision this perfkit knows."""
+    """The newest revision this perfkit knows, as Alembic finds it."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "the packaged migrations have no head"
     return head
@@ -46,6 +54,8 @@ def head_revision() -> str:
 
 def current_revision(engine: sa.Engine) -> str | None:
     """The revision the database is at, or None for an empty database."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
@@ -57,6 +67,12 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
         StoreError: the database was written by a newer perfkit, whose
             revision this one does not know.
     """
+    if revision == "head" and _recorded_revision(engine) == HEAD:
+        return
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     current = current_revision(engine)
     script = ScriptDirectory.from_config(alembic_config())
     if current is not None and _unknown(script, current):
@@ -81,6 +97,8 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
 
 def downgrade(engine: sa.Engine, revision: str = "base") -> None:
     """Migrate the database down to ``revision``; ``"base"`` drops every table."""
+    from alembic import command
+
     with engine.begin() as connection:
         command.downgrade(alembic_config(connection), revision)
 
@@ -102,7 +120,22 @@ def _lock_schema(connection: sa.Connection) -> None:
 _SCHEMA_LOCK = int.from_bytes(b"perfkit", "big")
 
 
+def _recorded_revision(engine: sa.Engine) -> str | None:
+    # The revision in alembic_version, read with plain SQL; None when the
+    # table is missing or holds other than one row.
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT version_num FROM alembic_version")
+            ).all()
+    except sa.exc.DBAPIError:
+        return None
+    return str(rows[0][0]) if len(rows) == 1 else None
+
+
 def _unknown(script: ScriptDirectory, revision: str) -> bool:
+    from alembic.util import CommandError
+
     try:
         return script.get_revision(revision) is None
     except CommandError:

@@ -95,3 +95,7 @@ def _open_store(path: str, barrier: Any, errors: Any) -> None:
         errors.put(str(error))
     else:
         errors.put(None)
+
+
+def test_the_head_known_without_alembic_is_alembics_head() -> None:
+    assert migrate.HEAD == migrate.head_revision()
