@@ -15,7 +15,9 @@ The result is the same, value for value, as the row reader's
 (:mod:`perfkit.ingest.otlp_json`). Where a chunk holds anything that path
 treats specially (an unexpected field, explicit ``null``\\ s, enum names, ids
 that are not lowercase hex, a bad time, a span that ends before it starts, a
-repeated attribute key, a line that is not one JSON object), the fast path
+repeated attribute key, a value of two kinds, a line that is not one JSON
+object, and what pyarrow reads but JSON has not: NaN and infinities, bytes
+that are not UTF-8, a carriage return inside a line), the fast path
 declines the whole chunk and the row reader reads it instead, with its exact
 positions and lenient rules. A declined chunk costs its parse twice and
 nothing else.
@@ -23,6 +25,7 @@ nothing else.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -60,12 +63,15 @@ logger = logging.getLogger(__name__)
 #: few enough that a chunk's nested columns stay small.
 CHUNK_BYTES: Final = 16 << 20
 _BLOCK_BYTES: Final = 4 << 20
+# Distinct resources remembered between chunks, as the row reader bounds its own.
+_RESOURCE_CACHE_LIMIT: Final = 4096
 _UTF8_BOM: Final = b"\xef\xbb\xbf"
 
-# Explicit nulls (`"kind": null`, `[null]`) mean something to the row reader
-# that absent fields do not: chunks holding one go the row reader's way. (Both
-# parsers reject a lone surrogate escape, and decode pairs alike.)
-_NULL = re.compile(rb"[:\[,]\s*null\b")
+# Explicit nulls (`"kind": null`, `[null]`, a line `null`) mean something to
+# the row reader that absent fields do not: chunks holding one go the row
+# reader's way. (Both parsers reject a lone surrogate escape, and decode pairs
+# alike.)
+_NULL = re.compile(rb"(?:[:\[,]|^)\s*null\b", re.MULTILINE)
 _NEWLINE: Final = ord("\n")
 _SPACE_BYTES: Final = np.frombuffer(b" \t\r\n\x0b\x0c", dtype=np.uint8)
 
@@ -175,7 +181,8 @@ _NORMALISED_TYPES: Final = {
 }
 # The attributes a URL is made of: left out of the distinct combinations.
 _URL_KEYS: Final = frozenset({*SERVER_URL_KEYS, *CLIENT_URL_KEYS, "url.query"})
-_CANONICAL_INT = r"^-?(0|[1-9][0-9]{0,17})$"
+# "-0" is not canonical: the row reader writes it as 0.
+_CANONICAL_INT = r"^(0|-?[1-9][0-9]{0,17})$"
 _ZERO_TRACE = "0" * 32
 _ZERO_SPAN = "0" * 16
 
@@ -244,7 +251,8 @@ class _Lines:
         self._data = data
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self._data.splitlines(keepends=True))
+        # Lines end at a line feed only, as they do when a file is iterated.
+        return iter(io.BytesIO(self._data))
 
 
 def _chunks(stream: IO[bytes], size: int) -> Iterator[bytes]:
@@ -314,6 +322,20 @@ def _parse(chunk: bytes) -> pa.Table:
     """
     if b"null" in chunk and _NULL.search(chunk):
         raise Declined("explicit nulls")
+    if b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n"):
+        # pyarrow ends a row at a carriage return; the row reader only at a
+        # line feed.
+        raise Declined("a carriage return that does not end a line")
+    if not chunk.isascii():
+        # pyarrow takes bytes that are not UTF-8 into its strings, and skips
+        # a byte order mark at the start of a block; the row reader rejects
+        # both.
+        try:
+            chunk.decode()
+        except UnicodeDecodeError:
+            raise Declined("bytes that are not UTF-8") from None
+        if chunk.startswith(_UTF8_BOM) or b"\n" + _UTF8_BOM in chunk:
+            raise Declined("a byte order mark after the first line")
     block = max(_BLOCK_BYTES, len(chunk) // 2 + 1)
     for size in (block, len(chunk) + 1):
         try:
@@ -334,6 +356,9 @@ def _parse(chunk: bytes) -> pa.Table:
         if field.name != "resourceSpans":
             raise Declined(f"a line has {field.name!r}")
         _check_type(field.type, LINE_SCHEMA.field(0).type, field.name)
+    for column in table.columns:
+        for array in column.chunks:
+            _check_finite(array)
     try:
         return table.cast(LINE_SCHEMA)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
@@ -370,6 +395,35 @@ def _check_type(found: pa.DataType, expected: pa.DataType, name: str) -> None:
     raise Declined(f"{name} is {found}, not {expected}")
 
 
+def _check_finite(array: pa.Array) -> None:
+    """Raise Declined if a double anywhere in ``array`` is NaN or infinite.
+
+    pyarrow reads ``NaN``, ``Inf`` and ``Infinity`` (signed or not) as
+    doubles; JSON has no such numbers, and the row reader rejects the line.
+    Only the parts of the columns that hold doubles are looked at.
+    """
+    kind = array.type
+    if pa.types.is_floating(kind):
+        if pc.all(pc.is_finite(array)).as_py() is False:
+            raise Declined("a number is NaN or infinite")
+    elif pa.types.is_struct(kind):
+        for index, field in enumerate(kind):
+            if _holds_doubles(field.type):
+                _check_finite(pc.struct_field(array, [index]))
+    elif pa.types.is_list(kind) and _holds_doubles(kind.value_type):
+        _check_finite(pc.list_flatten(array))
+
+
+def _holds_doubles(kind: pa.DataType) -> bool:
+    if pa.types.is_floating(kind):
+        return True
+    if pa.types.is_struct(kind):
+        return any(_holds_doubles(field.type) for field in kind)
+    if pa.types.is_list(kind):
+        return _holds_doubles(kind.value_type)
+    return False
+
+
 def _lines_with_content(chunk: bytes) -> int:
     data = np.frombuffer(chunk, dtype=np.uint8)
     breaks = np.flatnonzero(data == _NEWLINE)
@@ -377,7 +431,7 @@ def _lines_with_content(chunk: bytes) -> int:
     # byte of every line at once, and count line by line only if one does.
     firsts = data[np.concatenate(([0], breaks[breaks < len(data) - 1] + 1))]
     if np.isin(firsts, _SPACE_BYTES).any():
-        return sum(1 for line in chunk.splitlines() if line.strip())
+        return sum(1 for line in chunk.split(b"\n") if line.strip())
     return len(breaks) + (not chunk.endswith(b"\n"))
 
 
@@ -441,8 +495,10 @@ class _Spans:
         attributes = _AttributeItems(self.field("attributes"), len(self.spans))
         out["attributes"] = attributes.json()
         out.update(_normalised(attributes, kind, names))
-        out["events"] = _nested_json(self.field("events"), _events)
-        out["links"] = _nested_json(self.field("links"), _links)
+        for column, convert in (("events", _events), ("links", _links)):
+            nested = self.field(column)
+            _check_kinds(_attribute_values(pc.list_flatten(nested)))
+            out[column] = _nested_json(nested, convert)
         return out
 
     def resource_columns(
@@ -456,6 +512,8 @@ class _Spans:
         for text in encoded.dictionary.to_pylist():
             known = cache.get(text)
             if known is None:
+                if len(cache) >= _RESOURCE_CACHE_LIMIT:
+                    cache.clear()
                 made = make_resource(orjson.loads(text))
                 known = cache[text] = (made.service_name, made.attributes_json)
             services.append(known[0])
@@ -670,17 +728,7 @@ def _value_json(values: pa.Array) -> pa.Array:
     ints = pc.struct_field(values, "intValue")
     bools = pc.struct_field(values, "boolValue")
     doubles = pc.struct_field(values, "doubleValue")
-    others = [
-        pc.struct_field(values, "bytesValue"),
-        pc.struct_field(values, "arrayValue"),
-    ]
-    set_count = np.zeros(n, dtype=np.int64)
-    for field in (ints, bools, doubles, *others):
-        set_count += np.asarray(field.is_valid(), dtype=np.int64)
-    no_string = np.asarray(strings.is_null(), dtype=bool)
-    if (no_string & (set_count > 1)).any():
-        raise Declined("an attribute value has more than one kind")
-
+    _check_kinds(values)
     parts = [_string_json(strings)]
     canonical = pc.fill_null(pc.match_substring_regex(ints, _CANONICAL_INT), False)
     parts.append(pc.if_else(canonical, ints, pa.scalar(None, pa.string())))
@@ -703,6 +751,35 @@ def _value_json(values: pa.Array) -> pa.Array:
                 raise Declined(str(error)) from None
         found = pc.coalesce(found, _scatter(pa.array(texts, pa.string()), rest, n))
     return found
+
+
+def _check_kinds(values: pa.Array) -> None:
+    """Raise Declined if an attribute value has a kind the row reader may not take.
+
+    The row reader takes a value's ``stringValue`` if it has one, else its
+    first kind in the JSON's order, which the parsed columns no longer keep;
+    and inside an array, the first kind whatever it is.
+    """
+    if (_kinds_set(values, "stringValue") > 1).any():
+        raise Declined("an attribute value has more than one kind")
+    arrays = pc.struct_field(values, "arrayValue")
+    if arrays.null_count < len(arrays):
+        items = pc.list_flatten(pc.struct_field(arrays, "values"))
+        if (_kinds_set(items) > 1).any():
+            raise Declined("an array item has more than one kind")
+
+
+def _kinds_set(values: pa.Array, winner: str | None = None) -> np.ndarray:
+    """How many kinds each AnyValue has; 1 where it has ``winner``'s, if given."""
+    counts = np.zeros(len(values), dtype=np.int64)
+    for field in values.type:
+        counts += np.asarray(
+            pc.struct_field(values, field.name).is_valid(), dtype=np.int64
+        )
+    if winner is not None:
+        has_winner = np.asarray(pc.struct_field(values, winner).is_valid(), dtype=bool)
+        counts[has_winner] = 1
+    return counts
 
 
 def _string_json(values: pa.Array) -> pa.Array:
@@ -823,8 +900,9 @@ def _normalised(
 
 
 def _first_present(values: dict[str, Any], keys: tuple[str, ...]) -> str | None:
-    # The key normalisation takes a column from: the first one the span has.
-    return next((key for key in keys if key in values), None)
+    # The key normalisation takes a column from: the first one the span has
+    # a value for (an attribute without one, ``{}``, is passed over).
+    return next((key for key in keys if values.get(key) is not None), None)
 
 
 def _urls(
@@ -844,7 +922,9 @@ def _urls(
     with_query = np.array(url_query, dtype=bool)[codes]
     if with_query.any():
         query = pc.cast(attributes.values_of("url.query"), pa.large_string())
-        joined = pc.binary_join_element_wise(url, query, "?")
+        joined = pc.binary_join_element_wise(
+            url, query, pa.scalar("?", pa.large_string())
+        )
         has_query = pc.and_(
             pa.array(with_query), pc.not_equal(query, "").fill_null(False)
         )
@@ -879,6 +959,13 @@ def url_hosts(urls: pa.Array) -> pa.Array:
     others = [url_host(url) for url in urls.take(pa.array(positions)).to_pylist()]
     return pc.coalesce(
         _scatter(pa.array(others, hosts.type), positions, len(urls)), hosts
+    )
+
+
+def _attribute_values(items: pa.Array) -> pa.Array:
+    """The values of every attribute of some events or links, flattened."""
+    return pc.struct_field(
+        pc.list_flatten(pc.struct_field(items, "attributes")), "value"
     )
 
 

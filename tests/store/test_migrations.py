@@ -98,4 +98,4 @@ def _open_store(path: str, barrier: Any, errors: Any) -> None:
 
 
 def test_the_head_known_without_alembic_is_alembics_head() -> None:
-    assert migrate.HEAD == migrate.head_revision()
+    assert migrate.head_revision() == migrate.HEAD
