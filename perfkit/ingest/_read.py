@@ -148,14 +148,7 @@ def read_spans(
     if batch:
         spans += len(batch)
         yield batch
-    _check_some_traces(fmt, spans, ctx)
-    logger.info(
-        "read %s (%s): %d spans, %d skipped",
-        path,
-        fmt,
-        spans,
-        sum(ctx.skipped.values()),
-    )
+    _finish_read(path, fmt, spans, ctx)
 
 
 def read_span_batches(
@@ -210,14 +203,7 @@ def read_span_batches(
     if pending:
         spans += len(pending)
         yield record_batch(pending)
-    _check_some_traces(fmt, spans, ctx)
-    logger.info(
-        "read %s (%s): %d spans, %d skipped",
-        path,
-        fmt,
-        spans,
-        sum(ctx.skipped.values()),
-    )
+    _finish_read(path, fmt, spans, ctx)
 
 
 def _rows(
@@ -306,6 +292,17 @@ def _utf8_error(data: bytes, path: str) -> InputError | None:
         f"{offset}); save the file as UTF-8",
         position=f"line {line}, column {column}",
         code="bad_encoding",
+    )
+
+
+def _finish_read(path: Path, fmt: str, spans: int, ctx: ReadContext) -> None:
+    _check_some_traces(fmt, spans, ctx)
+    logger.info(
+        "read %s (%s): %d spans, %d skipped",
+        path,
+        fmt,
+        spans,
+        sum(ctx.skipped.values()),
     )
 
 
