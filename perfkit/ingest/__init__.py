@@ -2,9 +2,11 @@
 
 Four formats, recognised by content: OTLP JSON (a document or JSON Lines),
 OTLP protobuf (a bare message or the Collector's length-prefixed stream),
-Jaeger JSON and Zipkin v2 JSON, each possibly gzip- or zstd-compressed. Every
-reader yields row tuples in the order of :data:`~perfkit.ingest.schema.SPAN_COLUMNS`,
-with old and new semantic-convention names mapped to one set of columns.
+Jaeger JSON and Zipkin v2 JSON, each possibly gzip- or zstd-compressed.
+:func:`read_spans` yields row tuples in the order of
+:data:`~perfkit.ingest.schema.SPAN_COLUMNS`, with old and new semantic-convention
+names mapped to one set of columns; :func:`read_span_batches` yields the same
+spans as Arrow record batches, reading OTLP JSON Lines straight into columns.
 
 Typical use::
 

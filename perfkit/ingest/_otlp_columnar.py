@@ -183,7 +183,6 @@ _NORMALISED_TYPES: Final = {
 _URL_KEYS: Final = frozenset({*SERVER_URL_KEYS, *CLIENT_URL_KEYS, "url.query"})
 # "-0" is not canonical: the row reader writes it as 0.
 _CANONICAL_INT = r"^(0|-?[1-9][0-9]{0,17})$"
-_ZERO_TRACE = "0" * 32
 _ZERO_SPAN = "0" * 16
 
 
