@@ -28,8 +28,9 @@ from __future__ import annotations
 import io
 import logging
 import re
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any, Final
 
@@ -200,47 +201,53 @@ def read_lines(
     the row reader's reports are lines of the whole file. ``chunk_bytes``
     defaults to :data:`CHUNK_BYTES`.
 
-    The next chunk is read and parsed on another thread while this one's
-    columns are worked out: parsing runs in Arrow's C++ without the GIL.
+    Chunks are parsed and converted on :data:`WORKERS` threads, in order:
+    parsing runs in Arrow's C++ and most of the conversion in Arrow and numpy
+    kernels, all without the GIL, so two chunks proceed at once.
     """
     rows = otlp_json.DocumentReader(ctx)
     resources: dict[str, tuple[str, str]] = {}
     line = 1
-    for chunk, parsed in _parsed_ahead(_chunks(stream, chunk_bytes or CHUNK_BYTES)):
-        try:
-            if isinstance(parsed, Declined):
-                raise parsed
-            batch = _batch(parsed, resources)
-        except Declined as why:
-            logger.debug("lines from %d read row by row: %s", line, why)
+    chunks = _chunks(stream, chunk_bytes or CHUNK_BYTES)
+    for chunk, converted in _converted_ahead(chunks, resources):
+        if isinstance(converted, Declined):
+            logger.debug("lines from %d read row by row: %s", line, converted)
             yield from otlp_json.read_lines(
                 _Lines(chunk), ctx, first_line=line, reader=rows
             )
-        else:
-            if batch.num_rows:
-                yield batch
+        elif converted.num_rows:
+            yield converted
         line += chunk.count(b"\n")
 
 
-def _parsed_ahead(
-    chunks: Iterator[bytes],
-) -> Iterator[tuple[bytes, pa.Table | Declined]]:
-    # One chunk in flight on a worker thread: its read, decompression, parse
-    # and checks overlap the caller's work on the chunk before it.
-    def next_parsed() -> tuple[bytes, pa.Table | Declined] | None:
-        chunk = next(chunks, None)
-        if chunk is None:
-            return None
-        try:
-            return chunk, _parse(chunk)
-        except Declined as why:
-            return chunk, why
+#: Threads converting chunks at once.
+WORKERS: Final = 2
 
-    with ThreadPoolExecutor(1, thread_name_prefix="perfkit-parse") as pool:
-        ahead = pool.submit(next_parsed)
-        while (found := ahead.result()) is not None:
-            ahead = pool.submit(next_parsed)
-            yield found
+
+def _converted_ahead(
+    chunks: Iterator[bytes], resources: dict[str, tuple[str, str]]
+) -> Iterator[tuple[bytes, pa.RecordBatch | Declined]]:
+    # Chunks are read here, in order, and converted on the workers; results
+    # come back in the order of the chunks, with at most one more chunk in
+    # flight than there are workers. Shared state (the resource cache,
+    # normalisation's plan cache) is only ever filled with the same values,
+    # so two threads filling it at once is harmless.
+    def convert(chunk: bytes) -> pa.RecordBatch | Declined:
+        try:
+            return _batch(_parse(chunk), resources)
+        except Declined as why:
+            return why
+
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="perfkit-read") as pool:
+        pending: deque[tuple[bytes, Future[pa.RecordBatch | Declined]]] = deque()
+        for chunk in chunks:
+            pending.append((chunk, pool.submit(convert, chunk)))
+            if len(pending) > WORKERS:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
 
 
 class _Lines:
