@@ -48,8 +48,9 @@ DbArg = Store | str | os.PathLike[str] | sa.URL
 DEFAULT_RUN = "default"
 BATCH_SIZE = 20_000
 #: Bytes of OTLP JSON Lines read into columns at a time when storing: ingest
-#: streams, so it keeps its chunks smaller than a read into memory does.
-INGEST_CHUNK_BYTES = 2 << 20
+#: streams, so it keeps its chunks smaller, on one worker thread, than a read
+#: into memory does (the inserts, not the reading, set its pace).
+INGEST_CHUNK_BYTES = 1 << 20
 
 
 class IngestProgress(Protocol):
@@ -380,6 +381,7 @@ def _store_one(
                 batch_size=batch_size,
                 format=fmt,
                 chunk_bytes=INGEST_CHUNK_BYTES,
+                workers=1,
             ):
                 writer.add(batch)
                 file_totals.count(batch)

@@ -192,7 +192,11 @@ class Declined(Exception):
 
 
 def read_lines(
-    stream: IO[bytes], ctx: ReadContext, *, chunk_bytes: int | None = None
+    stream: IO[bytes],
+    ctx: ReadContext,
+    *,
+    chunk_bytes: int | None = None,
+    workers: int = 2,
 ) -> Iterator[pa.RecordBatch | list[SpanRow]]:
     """The spans of an OTLP JSON Lines stream, a chunk at a time.
 
@@ -201,15 +205,16 @@ def read_lines(
     the row reader's reports are lines of the whole file. ``chunk_bytes``
     defaults to :data:`CHUNK_BYTES`.
 
-    Chunks are parsed and converted on :data:`WORKERS` threads, in order:
+    Chunks are parsed and converted on ``workers`` threads, in order:
     parsing runs in Arrow's C++ and most of the conversion in Arrow and numpy
-    kernels, all without the GIL, so two chunks proceed at once.
+    kernels, all without the GIL, so two chunks proceed at once. Each worker
+    holds a chunk's intermediate columns: fewer workers, less memory.
     """
     rows = otlp_json.DocumentReader(ctx)
     resources: dict[str, tuple[str, str]] = {}
     line = 1
     chunks = _chunks(stream, chunk_bytes or CHUNK_BYTES)
-    for chunk, converted in _converted_ahead(chunks, resources):
+    for chunk, converted in _converted_ahead(chunks, resources, workers):
         if isinstance(converted, Declined):
             logger.debug("lines from %d read row by row: %s", line, converted)
             yield from otlp_json.read_lines(
@@ -220,12 +225,8 @@ def read_lines(
         line += chunk.count(b"\n")
 
 
-#: Threads converting chunks at once.
-WORKERS: Final = 2
-
-
 def _converted_ahead(
-    chunks: Iterator[bytes], resources: dict[str, tuple[str, str]]
+    chunks: Iterator[bytes], resources: dict[str, tuple[str, str]], workers: int
 ) -> Iterator[tuple[bytes, pa.RecordBatch | Declined]]:
     # Chunks are read here, in order, and converted on the workers; results
     # come back in the order of the chunks, with at most one more chunk in
@@ -238,11 +239,11 @@ def _converted_ahead(
         except Declined as why:
             return why
 
-    with ThreadPoolExecutor(WORKERS, thread_name_prefix="perfkit-read") as pool:
+    with ThreadPoolExecutor(workers, thread_name_prefix="perfkit-read") as pool:
         pending: deque[tuple[bytes, Future[pa.RecordBatch | Declined]]] = deque()
         for chunk in chunks:
             pending.append((chunk, pool.submit(convert, chunk)))
-            if len(pending) > WORKERS:
+            if len(pending) > workers:
                 done, future = pending.popleft()
                 yield done, future.result()
         while pending:

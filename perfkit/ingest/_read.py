@@ -158,6 +158,7 @@ def read_span_batches(
     batch_size: int = 20_000,
     format: str | None = None,
     chunk_bytes: int | None = None,
+    workers: int = 2,
 ) -> Iterator[pa.RecordBatch]:
     """Read a trace file as Arrow record batches of span columns.
 
@@ -168,8 +169,8 @@ def read_span_batches(
     any chunk the columnar path does not take; other formats are read as rows
     and converted. Batches hold at most ``batch_size`` spans from the row
     reader, and one chunk's spans from the columnar path, whose chunks are
-    ``chunk_bytes`` of lines (16 MB by default): larger chunks cost less time
-    per span and more memory.
+    ``chunk_bytes`` of lines (16 MB by default), converted on ``workers``
+    threads: larger chunks and more workers cost less time and more memory.
     """
     path = Path(path)
     ctx = ctx or ReadContext(str(path))
@@ -183,7 +184,7 @@ def read_span_batches(
     with open_decompressed(path) as stream:
         try:
             for found in _otlp_columnar.read_lines(
-                stream, ctx, chunk_bytes=chunk_bytes
+                stream, ctx, chunk_bytes=chunk_bytes, workers=workers
             ):
                 if isinstance(found, pa.RecordBatch):
                     if pending:
