@@ -44,18 +44,23 @@ from perfkit.ingest import otlp_json
 from perfkit.ingest._otlp_json_span import _events, _links, any_value
 from perfkit.ingest._rows import COMPOSITE_KEYS, composite_count, make_resource
 from perfkit.ingest._semconv_rules import (
-    CLIENT_ADDRESS_KEYS,
     CLIENT_URL_KEYS,
-    SERVER_ADDRESS_KEYS,
     SERVER_URL_KEYS,
     url_host,
+    url_source,
 )
 from perfkit.ingest._values import EMPTY_LIST, INT64_MAX, BadValue
 from perfkit.ingest.results import ReadContext
 from perfkit.ingest.schema import (
     ARROW_SCHEMA as SCHEMA,
 )
-from perfkit.ingest.schema import COLUMN_NAMES, KIND_SERVER, MEMORY_POOL, SpanRow
+from perfkit.ingest.schema import (
+    COLUMN_NAMES,
+    KIND_SERVER,
+    MEMORY_POOL,
+    SpanRow,
+    record_batch,
+)
 from perfkit.ingest.semconv import NORMALISE_KEYS, NORMALISED_COLUMNS, normalise
 
 logger = logging.getLogger(__name__)
@@ -300,19 +305,13 @@ def _batch(
         # The row reader reads a resource even when it has no spans, and
         # rejects a bad one: so must this.
         spans.resource_columns(cache)
-        return _empty(SCHEMA)
+        return record_batch([])
     columns = spans.columns(cache)
     arrays = [
         pc.cast(columns[name], field.type, memory_pool=MEMORY_POOL)
         for name, field in zip(COLUMN_NAMES, SCHEMA, strict=True)
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)
-
-
-def _empty(schema: pa.Schema) -> pa.RecordBatch:
-    return pa.RecordBatch.from_arrays(
-        [pa.array([], type=field.type) for field in schema], schema=schema
-    )
 
 
 def _parse(chunk: bytes) -> pa.Table:
@@ -874,16 +873,10 @@ def _normalised(
         for column, value in zip(columns, row, strict=True):
             column.append(value)
         counts.append(composite_count(values))
-        is_server = span_kind == KIND_SERVER
-        url_key = _first_present(
-            values, SERVER_URL_KEYS if is_server else CLIENT_URL_KEYS
-        )
-        address_keys = SERVER_ADDRESS_KEYS if is_server else CLIENT_ADDRESS_KEYS
-        url_keys.append(url_key)
-        url_query.append(url_key == "url.path" and "url.query" in values)
-        host_from_url.append(
-            url_key is not None and _first_present(values, address_keys) is None
-        )
+        source = url_source(values, span_kind == KIND_SERVER)
+        url_keys.append(source.key)
+        url_query.append(source.with_query)
+        host_from_url.append(source.host_from_url)
     # np.unique's order is the order of the codes, 0, 1, 2...
     take = pa.array(codes)
     out: dict[str, pa.Array] = {
@@ -904,12 +897,6 @@ def _normalised(
                 out["server_address"],
             )
     return out
-
-
-def _first_present(values: dict[str, Any], keys: tuple[str, ...]) -> str | None:
-    # The key normalisation takes a column from: the first one the span has
-    # a value for (an attribute without one, ``{}``, is passed over).
-    return next((key for key in keys if values.get(key) is not None), None)
 
 
 def _urls(

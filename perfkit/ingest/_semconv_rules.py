@@ -9,7 +9,7 @@ rules into a plan per attribute shape and must agree with the reference.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, NamedTuple
 
 from perfkit.ingest.schema import KIND_SERVER
 
@@ -113,8 +113,9 @@ def normalise_reference(
     route = winner(ROUTE_KEYS)[1]
     status_key = winner(STATUS_KEYS)[0]
 
-    url_key, url = winner(SERVER_URL_KEYS if server else CLIENT_URL_KEYS)
-    if url_key == "url.path":
+    source = url_source(attributes, server)
+    url = text(attributes[source.key]) if source.key is not None else None
+    if source.with_query:
         query = text(attributes.get("url.query"))
         url = f"{url}?{query}" if query else url
     address_key, address = winner(
@@ -122,7 +123,7 @@ def normalise_reference(
     )
     if address_key == "http.host" and address is not None:
         address = strip_port(address)
-    elif address_key is None and url and "://" in url:
+    elif source.host_from_url and url and "://" in url:
         address = url_host(url)
 
     system_key, system = winner(SYSTEM_KEYS)
@@ -143,6 +144,32 @@ def normalise_reference(
         winner(NAMESPACE_KEYS)[1],
         (f"{method} {route}" if method and route else name) if server else None,
     )
+
+
+class UrlSource(NamedTuple):
+    """Where a span's URL column comes from, and what is done with it."""
+
+    #: The attribute the URL is taken from, or None.
+    key: str | None
+    #: The URL is ``url.path``, joined with ``url.query`` when that has a value.
+    with_query: bool
+    #: No address attribute has a value: the address is the URL's host.
+    host_from_url: bool
+
+
+def url_source(attributes: Mapping[str, object], server: bool) -> UrlSource:
+    """Which attribute gives the URL, by the rules :func:`normalise_reference` uses.
+
+    The first of the URL keys for the span's side that has a value (an
+    attribute present with none, such as an empty AnyValue, is passed over).
+    """
+
+    def first(keys: tuple[str, ...]) -> str | None:
+        return next((key for key in keys if attributes.get(key) is not None), None)
+
+    key = first(SERVER_URL_KEYS if server else CLIENT_URL_KEYS)
+    address = first(SERVER_ADDRESS_KEYS if server else CLIENT_ADDRESS_KEYS)
+    return UrlSource(key, key == "url.path", key is not None and address is None)
 
 
 def status_code(value: object) -> int | None:
